@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcos.marathon contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+    # Connection, authentication and TLS options shared by every module.
+    DOCUMENTATION = r"""
+options:
+  marathon_url:
+    description:
+      - URL of Marathon, or of a DC/OS cluster.
+      - A URL with a path (for example V(https://dcos.example.com/service/marathon)) is used as given.
+      - A URL without a path is taken as a DC/OS cluster URL, and C(/service/marathon) is appended, when
+        DC/OS credentials are given (O(dcos_acs_token), O(dcos_username) or O(dcos_service_account)) and
+        O(dcos_url) is unset or names the same host. Otherwise it is a plain Marathon URL such as
+        V(http://marathon.example.com:8080).
+      - If not set, the value of the E(MARATHON_URL) environment variable is used.
+    type: str
+    required: true
+  dcos_url:
+    description:
+      - URL of the DC/OS cluster used for logins (C(<dcos_url>/acs/api/v1/auth/login)), when it differs
+        from O(marathon_url).
+      - Without it, logins go to the root of O(marathon_url) (any C(/service/marathon) path removed).
+      - If not set, the value of the E(DCOS_URL) environment variable is used.
+    type: str
+  dcos_acs_token:
+    description:
+      - A DC/OS authentication token, sent as C(Authorization: token=...).
+      - Mutually exclusive with O(dcos_username) and O(dcos_service_account).
+      - If not set, the value of the E(DCOS_ACS_TOKEN) environment variable is used.
+    type: str
+  dcos_username:
+    description:
+      - DC/OS user to log in as, together with O(dcos_password). The token is obtained once per task
+        and obtained again once if Marathon answers 401 during the task.
+      - If not set, the value of the E(DCOS_USERNAME) environment variable is used.
+    type: str
+  dcos_password:
+    description:
+      - Password of O(dcos_username).
+      - If not set, the value of the E(DCOS_PASSWORD) environment variable is used.
+    type: str
+  dcos_service_account:
+    description:
+      - DC/OS service account to log in as, together with O(dcos_private_key). A login token signed
+        with RS256 by the account's private key (claims C(uid) and C(exp)) is exchanged for a DC/OS token.
+      - If not set, the value of the E(DCOS_SERVICE_ACCOUNT) environment variable is used.
+    type: str
+  dcos_private_key:
+    description:
+      - Private key (RSA, PEM) of O(dcos_service_account), either the PEM text itself or the path of a
+        file holding it, read where the module runs.
+      - If not set, the value of the E(DCOS_PRIVATE_KEY) environment variable is used.
+    type: str
+  validate_certs:
+    description:
+      - Whether to verify the server's TLS certificate.
+      - If not set, the value of the E(MARATHON_VALIDATE_CERTS) environment variable is used.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file with the CA certificates that sign the server's certificate (for example the DC/OS CA,
+        C(<dcos_url>/ca/dcos-ca.crt)).
+      - If not set, the value of the E(MARATHON_CA_PATH) environment variable is used.
+    type: path
+  client_cert:
+    description:
+      - PEM client certificate for mutual TLS (may also hold the key).
+    type: path
+  client_key:
+    description:
+      - PEM private key of O(client_cert), when it is a separate file.
+    type: path
+  request_timeout:
+    description:
+      - Seconds to wait for each HTTP response.
+    type: float
+    default: 30.0
+  retries:
+    description:
+      - How many times a request is repeated after a connection error or an HTTP 502, 503 or 504, with
+        exponential backoff (0.5 s, 1 s, 2 s, ... up to 8 s).
+      - Only requests that are safe to repeat are repeated as such (GET, and DELETE of an app by id).
+        After a failed create or update the app is read again first, and the request is sent again only
+        if the app is still absent or still differs. A restart is never repeated.
+    type: int
+    default: 3
+requirements:
+  - requests
+  - PyJWT and cryptography (only for O(dcos_service_account) logins)
+notes:
+  - All connection options can be set once for a play with C(module_defaults) and the action group
+    C(group/dcos.marathon.marathon).
+"""

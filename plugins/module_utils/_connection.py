@@ -1,0 +1,608 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcos.marathon contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""HTTP client for Marathon (plain or behind DC/OS Admin Router).
+
+Private module_utils: not a public API.
+
+Base URL rule (also in the ``connection`` doc fragment):
+
+* ``marathon_url`` with a path (for example ``https://dcos.example.com/service/marathon``)
+  is used as given.
+* ``marathon_url`` without a path is a *DC/OS cluster URL* (and ``/service/marathon`` is
+  appended) when DC/OS credentials are given and ``dcos_url`` is unset or names the same
+  host; otherwise it is a plain Marathon URL (``http://marathon.example.com:8080``).
+* Logins go to ``dcos_url`` when given, else to the cluster root of ``marathon_url``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+import traceback
+
+from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.common.text.converters import to_native, to_text
+
+from ansible_collections.dcos.marathon.plugins.module_utils._errors import (
+    MarathonAuthError,
+    MarathonConnectionError,
+    MarathonError,
+    MarathonParameterError,
+    http_error,
+    redact_url,
+)
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+
+try:
+    import jwt
+
+    HAS_JWT = True
+    JWT_IMPORT_ERROR = None
+except ImportError:
+    HAS_JWT = False
+    JWT_IMPORT_ERROR = traceback.format_exc()
+
+try:
+    from urllib.parse import quote, urlsplit, urlunsplit
+except ImportError:  # pragma: no cover
+    quote = urlsplit = urlunsplit = None
+
+
+DCOS_MARATHON_PATH = "/service/marathon"
+LOGIN_PATH = "/acs/api/v1/auth/login"
+RETRY_STATUSES = frozenset((502, 503, 504))
+# Backoff: 0.5 s, 1 s, 2 s, ... capped, with a little jitter so parallel hosts spread out.
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+SERVICE_LOGIN_TOKEN_TTL = 300
+
+
+def connection_argument_spec():
+    """Argument spec shared by every module of the collection."""
+    return dict(
+        marathon_url=dict(type="str", required=True, fallback=(env_fallback, ["MARATHON_URL"])),
+        dcos_url=dict(type="str", fallback=(env_fallback, ["DCOS_URL"])),
+        dcos_acs_token=dict(type="str", no_log=True, fallback=(env_fallback, ["DCOS_ACS_TOKEN"])),
+        dcos_username=dict(type="str", fallback=(env_fallback, ["DCOS_USERNAME"])),
+        dcos_password=dict(type="str", no_log=True, fallback=(env_fallback, ["DCOS_PASSWORD"])),
+        dcos_service_account=dict(type="str", fallback=(env_fallback, ["DCOS_SERVICE_ACCOUNT"])),
+        dcos_private_key=dict(type="str", no_log=True, fallback=(env_fallback, ["DCOS_PRIVATE_KEY"])),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["MARATHON_VALIDATE_CERTS"])),
+        ca_path=dict(type="path", fallback=(env_fallback, ["MARATHON_CA_PATH"])),
+        client_cert=dict(type="path"),
+        client_key=dict(type="path", no_log=False),
+        request_timeout=dict(type="float", default=30.0),
+        retries=dict(type="int", default=3),
+    )
+
+
+CONNECTION_MUTUALLY_EXCLUSIVE = [
+    ("dcos_acs_token", "dcos_username"),
+    ("dcos_acs_token", "dcos_service_account"),
+    ("dcos_username", "dcos_service_account"),
+]
+CONNECTION_REQUIRED_TOGETHER = [
+    ("dcos_username", "dcos_password"),
+    ("dcos_service_account", "dcos_private_key"),
+]
+
+
+class MarathonResponse(object):
+    __slots__ = ("status", "body", "headers")
+
+    def __init__(self, status, body, headers=None):
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+    @property
+    def deployment_id(self):
+        """Deployment id from the header, the body, or the embedded deployments."""
+        dep = self.headers.get("Marathon-Deployment-Id") if self.headers else None
+        if dep:
+            return dep
+        if isinstance(self.body, dict):
+            if self.body.get("deploymentId"):
+                return self.body["deploymentId"]
+            deps = self.body.get("deployments")
+            if isinstance(deps, list) and deps and isinstance(deps[0], dict):
+                return deps[0].get("id")
+        return None
+
+
+def canonical_app_id(app_id):
+    """`postgres`, `/postgres/`, `//a//b` -> `/postgres`, `/a/b`; `.`/`..` resolved (reference §9)."""
+    if not isinstance(app_id, str):
+        raise MarathonParameterError("app id must be a string, got %s" % type(app_id).__name__)
+    out = []
+    for seg in app_id.split("/"):
+        if seg in ("", "."):
+            continue
+        if seg == "..":
+            if out:
+                out.pop()
+            continue
+        out.append(seg)
+    return "/" + "/".join(out)
+
+
+def app_path(app_id, suffix=""):
+    """URL path for an app id, each segment quoted."""
+    cid = canonical_app_id(app_id)
+    return "/v2/apps/" + quote(cid.lstrip("/"), safe="/") + suffix
+
+
+class MarathonClient(object):
+    """Talks to Marathon for one module run (one requests.Session, one token).
+
+    ``module`` needs ``params`` and may offer ``no_log_values`` (a set, tokens are
+    added so they are masked everywhere) and ``warn``.
+    """
+
+    def __init__(self, module, session=None, sleep=None, clock=None):
+        if not HAS_REQUESTS:
+            raise MarathonParameterError("the Python library 'requests' is required")
+        self.module = module
+        self.params = module.params
+        self._sleep = sleep or time.sleep
+        self._clock = clock or time.monotonic
+        self.timeout = self._positive_float("request_timeout", 30.0)
+        self.retries = self.params.get("retries")
+        if self.retries is None:
+            self.retries = 3
+        if self.retries < 0:
+            raise MarathonParameterError("retries must be 0 or more, got %s" % self.retries)
+        self.base_url, self.login_base = self._resolve_urls()
+        self.auth_kind = self._auth_kind()
+        self._token = self.params.get("dcos_acs_token") or None
+        self._logins = 0
+        self.request_count = 0
+        self.session = session if session is not None else requests.Session()
+        self._configure_tls()
+        self.session.headers.update({"Accept": "application/json", "User-Agent": "dcos.marathon-ansible"})
+        if session is None:
+            # Retries are ours (method-aware); keep urllib3 from retrying behind our back.
+            adapter = HTTPAdapter(max_retries=0, pool_connections=2, pool_maxsize=4)
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
+
+    # ---- configuration ---------------------------------------------------------------
+
+    def _positive_float(self, name, default):
+        value = self.params.get(name)
+        if value is None:
+            return default
+        if value <= 0:
+            raise MarathonParameterError("%s must be greater than 0, got %s" % (name, value))
+        return float(value)
+
+    @staticmethod
+    def _split(url, field):
+        try:
+            parts = urlsplit(url)
+        except ValueError as e:
+            raise MarathonParameterError("%s is not a valid URL: %s" % (field, to_native(e)))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise MarathonParameterError(
+                "%s must be an http:// or https:// URL with a host name, got '%s'" % (field, redact_url(url))
+            )
+        return parts
+
+    def _resolve_urls(self):
+        marathon_url = (self.params.get("marathon_url") or "").strip()
+        if not marathon_url:
+            raise MarathonParameterError("marathon_url is required (or set MARATHON_URL)")
+        m = self._split(marathon_url, "marathon_url")
+        dcos_url = (self.params.get("dcos_url") or "").strip() or None
+        d = self._split(dcos_url, "dcos_url") if dcos_url else None
+        has_creds = bool(
+            self.params.get("dcos_acs_token") or self.params.get("dcos_username") or self.params.get("dcos_service_account")
+        )
+        path = m.path.rstrip("/")
+        if path:
+            base = urlunsplit((m.scheme, m.netloc, path, "", ""))
+        elif (d is not None and d.netloc == m.netloc) or (d is None and has_creds):
+            base = urlunsplit((m.scheme, m.netloc, DCOS_MARATHON_PATH, "", ""))
+        else:
+            base = urlunsplit((m.scheme, m.netloc, "", "", ""))
+        if d is not None:
+            login_base = urlunsplit((d.scheme, d.netloc, d.path.rstrip("/"), "", ""))
+        else:
+            root = path[: -len(DCOS_MARATHON_PATH)] if path.endswith(DCOS_MARATHON_PATH) else ""
+            login_base = urlunsplit((m.scheme, m.netloc, root, "", ""))
+        return base, login_base
+
+    def _auth_kind(self):
+        if self.params.get("dcos_acs_token"):
+            return "token"
+        if self.params.get("dcos_username"):
+            if not self.params.get("dcos_password"):
+                raise MarathonParameterError("dcos_password is required with dcos_username")
+            return "password"
+        if self.params.get("dcos_service_account"):
+            if not self.params.get("dcos_private_key"):
+                raise MarathonParameterError("dcos_private_key is required with dcos_service_account")
+            if not HAS_JWT:
+                raise MarathonParameterError(
+                    "the Python library 'PyJWT' (with 'cryptography') is required for dcos_service_account logins"
+                )
+            return "service_account"
+        if self.params.get("dcos_password"):
+            raise MarathonParameterError("dcos_username is required with dcos_password")
+        if self.params.get("dcos_private_key"):
+            raise MarathonParameterError("dcos_service_account is required with dcos_private_key")
+        return "none"
+
+    def describe_credentials(self):
+        if self.auth_kind == "token":
+            return "the DC/OS token from dcos_acs_token"
+        if self.auth_kind == "password":
+            return "a login as DC/OS user '%s' (dcos_username/dcos_password)" % self.params.get("dcos_username")
+        if self.auth_kind == "service_account":
+            return "a login as DC/OS service account '%s' (dcos_service_account/dcos_private_key)" % self.params.get(
+                "dcos_service_account"
+            )
+        return "no credentials"
+
+    def _configure_tls(self):
+        if not self.params.get("validate_certs", True):
+            self.session.verify = False
+            try:
+                from urllib3.exceptions import InsecureRequestWarning
+                import warnings
+
+                warnings.simplefilter("ignore", InsecureRequestWarning)
+            except ImportError:  # pragma: no cover
+                pass
+        elif self.params.get("ca_path"):
+            ca = self.params["ca_path"]
+            if not os.path.exists(ca):
+                raise MarathonParameterError("ca_path '%s' does not exist" % ca)
+            self.session.verify = ca
+        cert, key = self.params.get("client_cert"), self.params.get("client_key")
+        if key and not cert:
+            raise MarathonParameterError("client_key needs client_cert")
+        for name, value in (("client_cert", cert), ("client_key", key)):
+            if value and not os.path.isfile(value):
+                raise MarathonParameterError("%s '%s' is not a readable file" % (name, value))
+        if cert:
+            self.session.cert = (cert, key) if key else cert
+
+    # ---- auth ------------------------------------------------------------------------
+
+    def _remember_secret(self, value):
+        # Anything Ansible prints later (results, -vvv invocation) is scrubbed of it.
+        nlv = getattr(self.module, "no_log_values", None)
+        if value and isinstance(nlv, set):
+            nlv.add(value)
+
+    def _private_key(self):
+        raw = self.params.get("dcos_private_key") or ""
+        if "-----BEGIN" in raw:
+            return raw
+        path = os.path.expanduser(raw)
+        if not os.path.isfile(path):
+            raise MarathonParameterError("dcos_private_key is neither PEM content nor a readable file")
+        try:
+            with open(path, "r") as f:
+                content = f.read()
+        except (IOError, OSError) as e:
+            raise MarathonParameterError("dcos_private_key file cannot be read: %s" % e.strerror)
+        if "-----BEGIN" not in content:
+            raise MarathonParameterError("dcos_private_key file does not contain a PEM private key")
+        return content
+
+    def _login_body(self):
+        if self.auth_kind == "password":
+            return {"uid": self.params["dcos_username"], "password": self.params["dcos_password"]}
+        uid = self.params["dcos_service_account"]
+        claims = {"uid": uid, "exp": int(time.time()) + SERVICE_LOGIN_TOKEN_TTL}
+        try:
+            signed = jwt.encode(claims, self._private_key(), algorithm="RS256")
+        except MarathonParameterError:
+            raise
+        except Exception as e:  # PyJWT/cryptography raise several types for bad keys
+            raise MarathonParameterError(
+                "dcos_private_key could not be used to sign an RS256 login token (%s)" % type(e).__name__
+            )
+        signed = to_text(signed)
+        self._remember_secret(signed)
+        return {"uid": uid, "token": signed}
+
+    def login(self):
+        """Get a DC/OS token with the configured credentials (cached for this run)."""
+        url = self.login_base + LOGIN_PATH
+        body = self._login_body()
+        self._logins += 1
+        # Logging in changes nothing on the server, so it may be repeated.
+        resp = self._send("POST", url, None, body, safe=True, auth=False)
+        if resp.status != 200:
+            err = http_error("POST", url, resp.status, resp.body, resp.headers.get("Content-Type"))
+            raise MarathonAuthError(
+                "DC/OS login with %s failed: %s" % (self.describe_credentials(), err.message),
+                status=resp.status,
+                body=resp.body if isinstance(resp.body, dict) else None,
+                url=url,
+                method="POST",
+                hint=self._auth_hint(resp.status, login=True),
+            )
+        token = resp.body.get("token") if isinstance(resp.body, dict) else None
+        if not token:
+            raise MarathonAuthError("DC/OS login at %s returned no token" % redact_url(url), status=resp.status, url=url, method="POST")
+        self._token = token
+        self._remember_secret(token)
+        return token
+
+    def _auth_hint(self, status, login=False):
+        kind = self.auth_kind
+        if login:
+            if kind == "password":
+                return "Check dcos_username/dcos_password and dcos_url"
+            return "Check that the service account exists, that dcos_private_key is its private key, and dcos_url"
+        if status == 401:
+            if kind == "none":
+                return (
+                    "The server requires DC/OS authentication: set dcos_acs_token, dcos_username/dcos_password "
+                    "or dcos_service_account/dcos_private_key"
+                )
+            if kind == "token":
+                return "Check that dcos_acs_token is valid and not expired (dcos config show core.dcos_acs_token)"
+            return "The login succeeded but the token was refused; check the clock and the cluster's IAM"
+        if status == 403:
+            who = {
+                "token": "the owner of dcos_acs_token",
+                "password": "DC/OS user '%s'" % self.params.get("dcos_username"),
+                "service_account": "DC/OS service account '%s'" % self.params.get("dcos_service_account"),
+                "none": "anonymous requests",
+            }[kind]
+            return "Access denied for %s; check its permissions (dcos:service:marathon:marathon:services:/...)" % who
+        return None
+
+    # ---- transport -------------------------------------------------------------------
+
+    def _backoff(self, attempt):
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt))
+        return delay * (0.9 + 0.2 * random.random())
+
+    def _send(self, method, url, params, json_body, safe, auth=True, before_retry=None):
+        """Send with retries. Returns a MarathonResponse for any HTTP status."""
+        attempt = 0
+        while True:
+            headers = {}
+            if auth and self._token:
+                headers["Authorization"] = "token=%s" % self._token
+            if json_body is not None:
+                headers["Content-Type"] = "application/json"
+            error = None
+            resp = None
+            try:
+                self.request_count += 1
+                r = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=json.dumps(json_body) if json_body is not None else None,
+                    headers=headers,
+                    timeout=self.timeout,
+                    allow_redirects=method in ("GET", "HEAD"),
+                )
+                resp = MarathonResponse(r.status_code, _decode(r), r.headers)
+            except requests.exceptions.SSLError as e:
+                # TLS problems do not heal by retrying.
+                raise MarathonConnectionError(
+                    "%s %s failed: TLS error (%s)" % (method, redact_url(url), _short_exc(e)),
+                    url=url,
+                    method=method,
+                    hint="Check validate_certs, ca_path, client_cert and client_key",
+                )
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
+                error = e
+            except requests.exceptions.RequestException as e:
+                raise MarathonConnectionError(
+                    "%s %s failed: %s" % (method, redact_url(url), _short_exc(e)), url=url, method=method
+                )
+            transient = error is not None or resp.status in RETRY_STATUSES
+            if not transient:
+                return resp
+            if attempt >= self.retries or (not safe and before_retry is None):
+                if error is not None:
+                    kind = "timed out" if isinstance(error, requests.exceptions.Timeout) else "could not connect"
+                    raise MarathonConnectionError(
+                        "%s %s failed: %s (%s) after %d attempt(s)"
+                        % (method, redact_url(url), kind, _short_exc(error), attempt + 1),
+                        url=url,
+                        method=method,
+                        hint="Check marathon_url, that Marathon is running, and request_timeout",
+                    )
+                return resp
+            self._sleep(self._backoff(attempt))
+            attempt += 1
+            if not safe:
+                # A write may have landed although we saw no answer: look before re-sending.
+                replacement = before_retry()
+                if replacement is not None:
+                    return replacement
+
+    def request(self, method, path, params=None, json_body=None, safe_to_retry=None, before_retry=None):
+        """One Marathon API call; raises MarathonError for 4xx/5xx.
+
+        ``safe_to_retry`` defaults to True for GET/HEAD/DELETE (idempotent by id).
+        For other methods pass ``before_retry``: called after a transient failure, it
+        returns a MarathonResponse to use instead of re-sending, or None to re-send.
+        """
+        method = method.upper()
+        if safe_to_retry is None:
+            safe_to_retry = method in ("GET", "HEAD", "DELETE")
+        url = self.base_url + path
+        if self.auth_kind in ("password", "service_account") and not self._token:
+            self.login()
+        resp = self._send(method, url, params, json_body, safe_to_retry, before_retry=before_retry)
+        if resp.status == 401 and self.auth_kind in ("password", "service_account") and self._logins < 2:
+            # Token expired during the run: one fresh login, then the same request again.
+            self._token = None
+            self.login()
+            resp = self._send(method, url, params, json_body, safe_to_retry, before_retry=before_retry)
+        if resp.status >= 400:
+            ctype = resp.headers.get("Content-Type") if resp.headers else None
+            hint = self._auth_hint(resp.status) if resp.status in (401, 403) else None
+            if resp.status in (401, 403):
+                www = resp.headers.get("WWW-Authenticate") if resp.headers else None
+                extra = "sent %s%s" % (self.describe_credentials(), (", server asks for '%s'" % www) if www else "")
+                hint = "%s (%s)" % (hint, extra) if hint else extra
+            full_url = url
+            if params:
+                full_url = "%s?%s" % (url, "&".join("%s=%s" % (k, v) for k, v in _param_items(params)))
+            raise http_error(method, full_url, resp.status, resp.body, ctype, hint=hint)
+        return resp
+
+    # ---- convenience -----------------------------------------------------------------
+
+    def get_app(self, app_id, embed=None):
+        """The app as GET /v2/apps/{id} shows it (tasks, counts, deployments,
+        lastTaskFailure embedded), or None when it does not exist."""
+        params = [("embed", e) for e in embed] if embed else None
+        try:
+            resp = self.request("GET", app_path(app_id), params=params)
+        except MarathonError as e:
+            if e.status == 404:
+                return None
+            raise
+        if isinstance(resp.body, dict) and isinstance(resp.body.get("app"), dict):
+            return resp.body["app"]
+        raise MarathonError("GET %s returned an unexpected body (no 'app' object)" % redact_url(self.base_url + app_path(app_id)))
+
+    def list_apps(self, id_prefix=None, labels=None, embed=None):
+        params = []
+        if id_prefix:
+            params.append(("id", id_prefix))
+        if labels:
+            if isinstance(labels, dict):
+                selector = ",".join("%s==%s" % (k, v) if v not in (None, "") else str(k) for k, v in sorted(labels.items()))
+            else:
+                selector = str(labels)
+            params.append(("label", selector))
+        for e in embed or ():
+            params.append(("embed", e))
+        resp = self.request("GET", "/v2/apps", params=params or None)
+        apps = resp.body.get("apps") if isinstance(resp.body, dict) else None
+        return apps if isinstance(apps, list) else []
+
+    def get_tasks(self, app_id=None):
+        if app_id:
+            try:
+                resp = self.request("GET", app_path(app_id, "/tasks"))
+            except MarathonError as e:
+                if e.status == 404:
+                    return []
+                raise
+        else:
+            resp = self.request("GET", "/v2/tasks")
+        tasks = resp.body.get("tasks") if isinstance(resp.body, dict) else None
+        return tasks if isinstance(tasks, list) else []
+
+    def get_deployments(self):
+        resp = self.request("GET", "/v2/deployments")
+        return resp.body if isinstance(resp.body, list) else []
+
+    def get_app_versions(self, app_id):
+        try:
+            resp = self.request("GET", app_path(app_id, "/versions"))
+        except MarathonError as e:
+            if e.status == 404:
+                return []
+            raise
+        versions = resp.body.get("versions") if isinstance(resp.body, dict) else None
+        return versions if isinstance(versions, list) else []
+
+    def get_queue(self):
+        resp = self.request("GET", "/v2/queue")
+        queue = resp.body.get("queue") if isinstance(resp.body, dict) else None
+        return queue if isinstance(queue, list) else []
+
+    # ---- writes ----------------------------------------------------------------------
+
+    def create_app(self, definition, force=False):
+        """POST /v2/apps. After a transient failure the app is re-read and the POST
+        is only sent again when the app is still absent."""
+        app_id = definition.get("id")
+
+        def reread():
+            live = self.get_app(app_id)
+            if live is None:
+                return None
+            return MarathonResponse(201, live, {})
+
+        return self.request(
+            "POST", "/v2/apps", params=_force(force), json_body=definition, safe_to_retry=False, before_retry=reread
+        )
+
+    def update_app(self, app_id, definition, force=False, partial=False, matches=None):
+        """PUT /v2/apps/{id}. A PUT is repeatable in effect but each one makes a new
+        deployment; after a transient failure we re-read and re-send only when the
+        live app does not yet match (``matches(live) -> bool``)."""
+
+        def reread():
+            if matches is None:
+                return None
+            live = self.get_app(app_id)
+            if live is not None and matches(live):
+                return MarathonResponse(200, {"deploymentId": _first_deployment(live), "version": live.get("version")}, {})
+            return None
+
+        params = [("partialUpdate", "true" if partial else "false")] + _force(force)
+        return self.request("PUT", app_path(app_id), params=params, json_body=definition, safe_to_retry=False, before_retry=reread)
+
+    def restart_app(self, app_id, force=False):
+        # Never repeated: a second restart would roll the tasks twice.
+        return self.request("POST", app_path(app_id, "/restart"), params=_force(force), json_body={}, safe_to_retry=False)
+
+    def delete_app(self, app_id, force=False):
+        # DELETE's server default is force=true; always say what we mean.
+        return self.request("DELETE", app_path(app_id), params=[("force", "true" if force else "false")])
+
+
+def _force(force):
+    return [("force", "true")] if force else []
+
+
+def _first_deployment(app):
+    deps = app.get("deployments") if isinstance(app, dict) else None
+    if isinstance(deps, list) and deps and isinstance(deps[0], dict):
+        return deps[0].get("id")
+    return None
+
+
+def _param_items(params):
+    return params.items() if isinstance(params, dict) else params
+
+
+def _decode(r):
+    text = r.text
+    if not text:
+        return None
+    ctype = (r.headers.get("Content-Type") or "").lower()
+    if "json" in ctype or text[:1] in ("{", "["):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _short_exc(e):
+    text = to_native(e)
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return text

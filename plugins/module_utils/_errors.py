@@ -1,0 +1,182 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcos.marathon contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Exceptions and error-message rendering shared by the dcos.marathon modules.
+
+Private module_utils: not a public API.
+"""
+
+from __future__ import annotations
+
+import re
+
+try:
+    from urllib.parse import urlsplit, urlunsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported by this collection
+    urlsplit = urlunsplit = None
+
+# Bodies longer than this are cut in messages so a proxy error page cannot flood the output.
+_MAX_TEXT = 300
+
+
+def redact_url(url):
+    """Drop user:password@ from a URL so it can be shown in messages."""
+    if not url or urlsplit is None:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = "%s:%s" % (host, parts.port)
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def _is_html(text, content_type):
+    if content_type and "html" in content_type.lower():
+        return True
+    if isinstance(text, str):
+        head = text.lstrip()[:200].lower()
+        return head.startswith("<!doctype html") or head.startswith("<html") or "<body" in head
+    return False
+
+
+def _short(text):
+    text = re.sub(r"\s+", " ", str(text)).strip()
+    if len(text) > _MAX_TEXT:
+        text = text[:_MAX_TEXT] + "..."
+    return text
+
+
+def render_details(details):
+    """Render Marathon's ``details`` (a list of {path, errors} or a string) as text."""
+    if details is None or details == [] or details == "":
+        return ""
+    if isinstance(details, str):
+        return _short(details)
+    parts = []
+    if isinstance(details, list):
+        for item in details:
+            if isinstance(item, dict):
+                path = item.get("path", "/")
+                errors = item.get("errors")
+                if isinstance(errors, list):
+                    errors = ", ".join(str(e) for e in errors)
+                parts.append("%s: %s" % (path, errors if errors not in (None, "") else "invalid"))
+            else:
+                parts.append(_short(item))
+    elif isinstance(details, dict):
+        parts.append(_short(details))
+    return "; ".join(parts)
+
+
+def summarize_body(status, body, content_type=None):
+    """One readable sentence for an error response body.
+
+    JSON bodies of Marathon ({message, details, deployments}) and of the DC/OS IAM
+    ({title, description, code}) are rendered field by field; HTML pages (Admin Router
+    401/403, Jetty 502 pages) are never dumped.
+    """
+    if isinstance(body, dict):
+        parts = []
+        if body.get("message"):
+            parts.append(str(body["message"]).rstrip("."))
+        if body.get("code") or body.get("title") or body.get("description"):
+            # DC/OS IAM error shape
+            iam = " ".join(str(body[k]) for k in ("code", "title") if body.get(k))
+            if iam:
+                parts.append(iam)
+            if body.get("description"):
+                parts.append(_short(body["description"]).rstrip("."))
+        detail = render_details(body.get("details"))
+        if detail:
+            parts.append(detail)
+        deployments = body.get("deployments")
+        if isinstance(deployments, list) and deployments:
+            ids = [d.get("id") if isinstance(d, dict) else str(d) for d in deployments]
+            parts.append("blocking deployments: %s" % ", ".join(str(i) for i in ids))
+        if not parts and isinstance(body.get("errors"), list):
+            # pre-1.0 shape: {"errors": [{"error": "..."}]}
+            parts.append("; ".join(_short(e.get("error", e)) if isinstance(e, dict) else _short(e) for e in body["errors"]))
+        if parts:
+            return ": ".join(parts[:1]) + ("; " + "; ".join(parts[1:]) if len(parts) > 1 else "")
+        return _short(body)
+    if body is None or body == "":
+        return "empty response body"
+    if _is_html(body, content_type):
+        title = None
+        if isinstance(body, str):
+            match = re.search(r"<title>(.*?)</title>", body, re.I | re.S)
+            if match:
+                title = _short(match.group(1))
+        return "HTML error page%s (body not shown)" % ((" titled '%s'" % title) if title else "")
+    return _short(body)
+
+
+class MarathonError(Exception):
+    """Any failure talking to Marathon or DC/OS.
+
+    ``str(err)`` is one readable line without secrets; ``to_result()`` gives the
+    fields modules pass to ``fail_json``.
+    """
+
+    def __init__(self, message, status=None, body=None, url=None, method=None, hint=None):
+        super(MarathonError, self).__init__(message)
+        self.message = message
+        self.status = status
+        self.body = body
+        self.url = redact_url(url)
+        self.method = method
+        self.hint = hint
+
+    def __str__(self):
+        text = self.message
+        if self.hint:
+            text = "%s. %s" % (text.rstrip("."), self.hint)
+        return text
+
+    @property
+    def deployment_ids(self):
+        """Ids of blocking deployments from a 409 AppLocked body."""
+        if isinstance(self.body, dict) and isinstance(self.body.get("deployments"), list):
+            return [d.get("id") for d in self.body["deployments"] if isinstance(d, dict) and d.get("id")]
+        return []
+
+    def to_result(self):
+        result = {}
+        if self.status is not None:
+            result["status"] = self.status
+        if self.url:
+            result["url"] = self.url
+        if self.method:
+            result["method"] = self.method
+        # Only JSON bodies are returned; HTML pages are noise and can echo request data.
+        if isinstance(self.body, (dict, list)):
+            result["body"] = self.body
+        return result
+
+
+class MarathonConnectionError(MarathonError):
+    """The server could not be reached or did not answer in time."""
+
+
+class MarathonAuthError(MarathonError):
+    """401/403, or a failed DC/OS login."""
+
+
+class MarathonParameterError(MarathonError):
+    """Bad module input found before any request was sent."""
+
+
+def http_error(method, url, status, body, content_type=None, reason=None, hint=None):
+    """Build the MarathonError for an HTTP error response."""
+    summary = summarize_body(status, body, content_type)
+    label = "HTTP %s" % status
+    if reason:
+        label = "%s %s" % (label, reason)
+    msg = "%s %s failed with %s: %s" % (method, redact_url(url), label, summary)
+    cls = MarathonAuthError if status in (401, 403) else MarathonError
+    return cls(msg, status=status, body=body, url=url, method=method, hint=hint)

@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcos.marathon contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""MarathonModule: AnsibleModule plus the shared connection options and client.
+
+Private module_utils: not a public API.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.dcos.marathon.plugins.module_utils._connection import (
+    CONNECTION_MUTUALLY_EXCLUSIVE,
+    CONNECTION_REQUIRED_TOGETHER,
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    MarathonClient,
+    connection_argument_spec,
+)
+from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
+
+
+class MarathonModule(object):
+    """Wraps AnsibleModule (rather than subclassing) so the connection spec, the
+    dependency check and error reporting are the same in every module."""
+
+    def __init__(
+        self,
+        argument_spec=None,
+        supports_check_mode=False,
+        mutually_exclusive=None,
+        required_together=None,
+        required_one_of=None,
+        required_if=None,
+        required_by=None,
+        **kwargs
+    ):
+        spec = connection_argument_spec()
+        spec.update(argument_spec or {})
+        self._module = AnsibleModule(
+            argument_spec=spec,
+            supports_check_mode=supports_check_mode,
+            mutually_exclusive=list(CONNECTION_MUTUALLY_EXCLUSIVE) + list(mutually_exclusive or []),
+            required_together=list(CONNECTION_REQUIRED_TOGETHER) + list(required_together or []),
+            required_one_of=required_one_of,
+            required_if=required_if,
+            required_by=required_by,
+            **kwargs
+        )
+        if not HAS_REQUESTS:
+            self._module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        self._client = None
+
+    # ---- proxies ---------------------------------------------------------------------
+
+    @property
+    def params(self):
+        return self._module.params
+
+    @property
+    def check_mode(self):
+        return self._module.check_mode
+
+    @property
+    def diff_mode(self):
+        return self._module._diff
+
+    @property
+    def no_log_values(self):
+        return self._module.no_log_values
+
+    @property
+    def ansible_module(self):
+        return self._module
+
+    def warn(self, msg):
+        self._module.warn(msg)
+
+    def exit_json(self, **result):
+        self._module.exit_json(**result)
+
+    def fail_json(self, msg, **result):
+        self._module.fail_json(msg=msg, **result)
+
+    # ---- client and errors -----------------------------------------------------------
+
+    @property
+    def client(self):
+        """The MarathonClient of this run (created on first use)."""
+        if self._client is None:
+            try:
+                self._client = MarathonClient(self._module)
+            except MarathonError as e:
+                self.fail_from_error(e)
+        return self._client
+
+    def fail_from_error(self, err, **result):
+        """fail_json with the readable message and status/url/method/body of ``err``."""
+        fields = err.to_result() if isinstance(err, MarathonError) else {}
+        for key, value in fields.items():
+            result.setdefault(key, value)
+        result.setdefault("changed", False)
+        self._module.fail_json(msg=str(err), **result)
