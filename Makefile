@@ -1,0 +1,76 @@
+# Developer entry points for the dcos.marathon collection.
+#   make demo   - PostgreSQL life cycle on a local Marathon (localmarathon)
+#   make test   - the whole test gate (scripts/test.sh)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+# The interpreter the venv is built from, resolved to the real binary: a venv made
+# from a pyenv shim or another temporary symlink breaks once that link changes.
+PYTHON ?= $(shell p=$$(command -v python3.11 2>/dev/null) && exe=$$("$$p" -c 'import sys; print(sys.executable)' 2>/dev/null) && readlink -f "$$exe")
+VENV_STAMP := $(VENV)/.dcos-marathon-venv.stamp
+# Lets ansible-playbook/ansible-doc in the checkout find dcos.marathon (see ansible.cfg).
+COLLECTION_LINK := collections/ansible_collections/dcos/marathon
+
+.PHONY: help venv test demo bench sanity units integration lint clean distclean
+
+help:
+	@echo "make demo         run the PostgreSQL life cycle demo on localmarathon"
+	@echo "make test         run every check (sanity, units, localmarathon, integration, lint, docs, molecule, build)"
+	@echo "make venv         create $(VENV) from requirements/dev.txt (done by test/demo/bench)"
+	@echo "make sanity|units|integration|lint   run one part of the test gate"
+	@echo "make bench        run the benchmarks (bench/run.sh)"
+	@echo "make clean        remove generated files (keeps $(VENV)); make distclean also removes $(VENV)"
+
+venv: $(VENV_STAMP) $(COLLECTION_LINK)
+
+$(VENV_STAMP): requirements/dev.txt $(wildcard localmarathon/pyproject.toml)
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "make venv: python3.11 was not found on PATH; install Python 3.11 or run 'make venv PYTHON=/path/to/python3.11'" >&2; exit 1; fi
+	@if [ ! -x $(VENV)/bin/python ]; then echo "creating $(VENV) with $(PYTHON)"; "$(PYTHON)" -m venv $(VENV); fi
+	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet "$$(grep -E '^pip==' requirements/dev.txt)"
+	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet -r requirements/dev.txt
+	@if [ -f localmarathon/pyproject.toml ]; then \
+		echo "installing localmarathon (editable)"; \
+		$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet --no-deps -e ./localmarathon; \
+	else echo "localmarathon/pyproject.toml is not there yet; localmarathon not installed"; fi
+	@touch $@
+
+$(COLLECTION_LINK):
+	@mkdir -p $(dir $@)
+	@ln -sfn ../../.. $@
+	@echo "linked $@ -> the checkout"
+
+test: venv
+	VENV=$(VENV) scripts/test.sh
+
+sanity: venv
+	VENV=$(VENV) scripts/test.sh sanity
+
+units: venv
+	VENV=$(VENV) scripts/test.sh units localmarathon
+
+integration: venv
+	VENV=$(VENV) scripts/test.sh integration
+
+lint: venv
+	VENV=$(VENV) scripts/test.sh lint changelog docs
+
+demo: venv
+	@if [ ! -f scripts/demo.sh ]; then \
+		echo "make demo: the demo (scripts/demo.sh) is not there yet; nothing was run." >&2; exit 1; fi
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
+
+bench: venv
+	@if [ ! -f bench/run.sh ]; then \
+		echo "make bench: the benchmarks (bench/run.sh) are not there yet; nothing was run." >&2; exit 1; fi
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash bench/run.sh
+
+clean:
+	rm -rf collections tests/output tests/integration/inventory .pytest_cache .hypothesis .ansible \
+		importer_result.json changelogs/.plugin-cache.yaml dcos-marathon-*.tar.gz
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	rm -f $(VENV_STAMP)
+
+distclean: clean
+	rm -rf $(VENV)

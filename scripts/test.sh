@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# The project's whole test gate (make test). Runs each step in order, stops at the
+# first failing one and always ends with the line "N passed, N failed".
+#
+# Usage: scripts/test.sh [--keep-going] [step ...]
+#   steps: copy sanity units localmarathon integration lint changelog docs molecule build
+#   (default: all, in that order; "copy" is added whenever a step needs the tree copy).
+# Environment: VENV (default <repo>/.venv), KEEP_TEST_TREE=1 keeps the temporary tree.
+set -uo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${VENV:-$REPO/.venv}
+ALL_STEPS=(copy sanity units localmarathon integration lint changelog docs molecule build)
+# Copied into the collection tree is everything tracked (or new and not ignored)
+# except these, which are the development tools around the collection.
+COPY_EXCLUDES=(localmarathon bench .ci requirements scripts collections ansible.cfg Makefile)
+# Nothing of these may end up in the built collection tarball.
+TARBALL_FORBIDDEN='(^|/)(localmarathon|bench|\.ci|\.venv|\.git|requirements|scripts|collections|__pycache__|\.pytest_cache|\.hypothesis|\.ansible)(/|$)|^tests/output(/|$)|^tests/integration/inventory$|^Makefile$|^ansible\.cfg$|\.tar\.gz$|\.pyc$'
+
+keep_going=0
+selected=()
+for arg in "$@"; do
+    case "$arg" in
+        --keep-going) keep_going=1 ;;
+        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+        *)
+            if [[ " ${ALL_STEPS[*]} " != *" $arg "* ]]; then
+                echo "scripts/test.sh: unknown step '$arg' (steps: ${ALL_STEPS[*]})" >&2
+                exit 2
+            fi
+            selected+=("$arg") ;;
+    esac
+done
+if ((${#selected[@]} == 0)); then
+    selected=("${ALL_STEPS[@]}")
+elif [[ " ${selected[*]} " != *" copy "* ]] && [[ " ${selected[*]} " =~ \ (sanity|units|integration|lint|changelog|docs|molecule)\  ]]; then
+    selected=(copy "${selected[@]}")
+fi
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+    echo "scripts/test.sh: no virtual environment at $VENV; run 'make venv' first (make test does it)." >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+export PATH="$VENV/bin:$PATH"
+export PYTHONDONTWRITEBYTECODE=1
+PYVER=$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dcos-marathon-test.XXXXXX")
+COLL="$WORK/ansible_collections/dcos/marathon"
+cleanup() {
+    [[ "${KEEP_TEST_TREE:-0}" == 1 ]] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+say() { printf '%s\n' "$*"; }
+note() { step_note="$*"; say "NOTE: $*"; }
+
+# ---- steps -------------------------------------------------------------------
+
+step_copy() {
+    # ansible-test needs a real .../ansible_collections/dcos/marathon directory
+    # (a symlinked tree is refused), so copy the collection files there.
+    mkdir -p "$COLL"
+    local list="$WORK/files.lst"
+    (cd "$REPO" && git ls-files -z --cached --others --exclude-standard) |
+        "$VENV/bin/python" -c '
+import os, sys
+excludes = sys.argv[1:]
+seen = set()
+for name in sys.stdin.buffer.read().split(b"\0"):
+    path = name.decode()
+    top = path.split("/", 1)[0]
+    # ls-files lists tracked files that were deleted in the work tree; skip them.
+    if not path or path in seen or top in excludes or not os.path.lexists(path):
+        continue
+    seen.add(path)
+    sys.stdout.buffer.write(name + b"\0")
+' "${COPY_EXCLUDES[@]}" >"$list" || return 1
+    (cd "$REPO" && tar --null --no-recursion -T "$list" -cf -) | (cd "$COLL" && tar -xf -) || return 1
+    say "copied $(tr -cd '\0' <"$list" | wc -c) files to $COLL"
+}
+
+step_sanity() {
+    if ! command -v shellcheck >/dev/null 2>&1; then
+        say "shellcheck is not installed; ansible-test would silently skip the shell checks."
+        say "Install it (apt-get install shellcheck; .ci/run does this) and rerun."
+        return 1
+    fi
+    install_pip_bootstrap || return 1
+    (cd "$COLL" && ansible-test sanity --local --python "$PYVER" --color no)
+}
+
+step_units() {
+    install_pip_bootstrap || return 1
+    if ! find "$COLL/tests/unit" -name 'test_*.py' -print -quit 2>/dev/null | grep -q .; then
+        # ansible-test units exits 0 with only a warning when there is nothing to run.
+        note "no unit tests under tests/unit yet (nothing to run)"
+        return 0
+    fi
+    (cd "$COLL" && ansible-test units --local --python "$PYVER" --color no --num-workers 2)
+}
+
+step_localmarathon() {
+    if [[ ! -f "$REPO/localmarathon/pyproject.toml" ]]; then
+        note "the localmarathon package is not there yet (no localmarathon/pyproject.toml); nothing to run"
+        return 0
+    fi
+    if ! python -c 'import localmarathon' 2>/dev/null; then
+        say "localmarathon is not installed in $VENV; run 'make venv' (it installs it with pip install -e)."
+        return 1
+    fi
+    local rc=0
+    (cd "$REPO/localmarathon" && python -m pytest tests -n 2 -q -p no:cacheprovider) || rc=$?
+    if ((rc == 5)); then
+        note "localmarathon/tests collected no tests"
+        return 0
+    fi
+    return "$rc"
+}
+
+step_integration() {
+    install_pip_bootstrap || return 1
+    local targets
+    targets=$(find "$COLL/tests/integration/targets" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | while read -r dir; do
+        grep -qsxE 'hidden|disabled|unsupported' "$dir/aliases" || basename "$dir"
+    done)
+    if [[ -z "$targets" ]]; then
+        # ansible-test fails with "No test targets" when only hidden setup targets exist.
+        note "no integration targets yet besides hidden setup targets (nothing to run)"
+        return 0
+    fi
+    say "targets: $(echo "$targets" | tr '\n' ' ')"
+    (cd "$COLL" && ansible-test integration --local --python "$PYVER" --color no)
+}
+
+step_lint() {
+    (cd "$COLL" && ANSIBLE_COLLECTIONS_PATH="$WORK" ansible-lint --profile production --offline --nocolor) || return 1
+    # The shell scripts around the collection are not in the copy, so sanity does not see them.
+    (cd "$REPO" && shellcheck -x .ci/run scripts/*.sh)
+}
+
+step_changelog() {
+    (cd "$COLL" && antsibull-changelog lint) || return 1
+    # CHANGELOG.rst must be what changelogs/changelog.yaml generates.
+    (cd "$COLL" && antsibull-changelog generate --output "$WORK/CHANGELOG.rst" --output-format rst) || return 1
+    if ! diff -u "$COLL/CHANGELOG.rst" "$WORK/CHANGELOG.rst"; then
+        say "CHANGELOG.rst is out of date: run 'antsibull-changelog generate' and commit it."
+        return 1
+    fi
+}
+
+step_docs() {
+    (cd "$COLL" && ANSIBLE_COLLECTIONS_PATH="$WORK" antsibull-docs lint-collection-docs --plugin-docs \
+        --validate-collection-refs=all --disallow-unknown-collection-refs .)
+}
+
+step_molecule() {
+    local scenarios
+    scenarios=$(cd "$COLL" && ls extensions/molecule/*/molecule.yml 2>/dev/null)
+    if [[ -z "$scenarios" ]]; then
+        note "no molecule scenarios under extensions/molecule yet (nothing to run)"
+        return 0
+    fi
+    say "scenarios: $(echo "$scenarios" | tr '\n' ' ')"
+    (cd "$COLL" && ANSIBLE_COLLECTIONS_PATH="$WORK" ANSIBLE_FORCE_COLOR=0 molecule test --all)
+}
+
+step_build() {
+    # Build from the checkout itself (venv, symlinks, caches and all), as a
+    # maintainer would; galaxy.yml's build_ignore must keep the dev files out.
+    local out="$WORK/build"
+    mkdir -p "$out"
+    (cd "$REPO" && ansible-galaxy collection build --force --output-path "$out" .) || return 1
+    local tarball
+    tarball=$(find "$out" -maxdepth 1 -name "dcos-marathon-*.tar.gz" | head -n1)
+    if [[ -z "$tarball" ]]; then
+        say "ansible-galaxy did not produce dcos-marathon-*.tar.gz"
+        return 1
+    fi
+    local members bad missing=()
+    members=$(tar -tzf "$tarball" | sed 's#^\./##; s#/$##')
+    bad=$(grep -E "$TARBALL_FORBIDDEN" <<<"$members")
+    if [[ -n "$bad" ]]; then
+        say "the tarball contains development files (fix build_ignore in galaxy.yml):"
+        say "$bad" | head -n 40
+        return 1
+    fi
+    for required in MANIFEST.json FILES.json README.md LICENSE meta/runtime.yml CHANGELOG.rst; do
+        grep -qxF "$required" <<<"$members" || missing+=("$required")
+    done
+    # Every shipped plugin file of the checkout must be in the tarball.
+    while IFS= read -r plugin; do
+        grep -qxF "$plugin" <<<"$members" || missing+=("$plugin")
+    done < <(cd "$REPO" && git ls-files --cached --others --exclude-standard -- plugins roles playbooks meta |
+        while IFS= read -r f; do [[ -e "$f" ]] && echo "$f"; done)
+    if ((${#missing[@]})); then
+        say "the tarball lacks files it must ship: ${missing[*]}"
+        return 1
+    fi
+    say "$(basename "$tarball"): $(wc -l <<<"$members") entries, $(du -k "$tarball" | cut -f1) KiB, no development files"
+}
+
+# ansible-test bootstraps pip into each venv it makes with a script it would
+# download from a host we cannot reach; put our offline stand-in in its cache.
+install_pip_bootstrap() {
+    local pip_version cache
+    pip_version=$(grep -oE "pip='[0-9.]+'" "$("$VENV/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | head -n1 | tr -dc '0-9.')
+    if [[ -z "$pip_version" ]]; then
+        say "could not read the pip version ansible-test bootstraps (ansible_test/_internal/python_requirements.py)"
+        return 1
+    fi
+    cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+    if ! cmp -s "$REPO/scripts/ansible_test_bootstrap_get_pip.py" "$cache"; then
+        mkdir -p "$(dirname "$cache")" && cp "$REPO/scripts/ansible_test_bootstrap_get_pip.py" "$cache" || return 1
+        say "installed the offline pip bootstrap at $cache"
+    fi
+}
+
+# ---- runner ------------------------------------------------------------------
+
+passed=0
+failed=0
+summary=()
+not_run=()
+stop=0
+for step in "${selected[@]}"; do
+    if ((stop)); then
+        not_run+=("$step")
+        continue
+    fi
+    step_note=""
+    say ""
+    say "===== [$((passed + failed + 1))/${#selected[@]}] $step ====="
+    start=$(date +%s.%N)
+    "step_$step"
+    rc=$?
+    secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+    if ((rc == 0)); then
+        passed=$((passed + 1))
+        status="passed"
+        [[ -n "$step_note" ]] && status="passed (empty: $step_note)"
+    else
+        failed=$((failed + 1))
+        status="FAILED (exit $rc)"
+        ((keep_going)) || stop=1
+    fi
+    say "===== $step $status in ${secs}s ====="
+    summary+=("$(printf '%-14s %7ss  %s' "$step" "$secs" "$status")")
+done
+
+say ""
+[[ "${KEEP_TEST_TREE:-0}" == 1 ]] && say "Kept the test tree: $COLL"
+say "Summary:"
+printf '  %s\n' "${summary[@]}"
+if ((${#not_run[@]})); then
+    say "  not run after the failure: ${not_run[*]}"
+fi
+say "$passed passed, $failed failed"
+((failed == 0))

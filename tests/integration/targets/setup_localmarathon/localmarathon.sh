@@ -1,0 +1,61 @@
+# shellcheck shell=bash
+# Shared by the runme.sh integration targets (aliases: needs/target/setup_localmarathon):
+#   source ../setup_localmarathon/localmarathon.sh
+#   lm_start [server args]   start a localmarathon on 127.0.0.1, free port, fresh data dir;
+#                            exports LM_URL and LM_DATA_DIR; stopped when the script exits
+#   lm_writes                print how many state-changing API requests it has served
+#   lm_stop [data dir]       stop one now (default: the last started)
+#   lm_stop_all              stop every one started here (the EXIT trap calls it; call it
+#                            from your own EXIT trap if you replace this one)
+# LM_PYTHON picks the interpreter (default: python, the one ansible-test provides).
+
+LM_DATA_DIRS=()
+
+lm_start() {
+    local data_dir url
+    data_dir=$(mktemp -d "${TMPDIR:-/tmp}/localmarathon.XXXXXX") || return 1
+    if ! url=$("${LM_PYTHON:-python}" -m localmarathon.ctl up --data-dir "$data_dir" --port 0 "$@"); then
+        echo "lm_start: localmarathon did not start; its log ($data_dir/localmarathon.log) ends with:" >&2
+        tail -n 30 "$data_dir/localmarathon.log" >&2 2>/dev/null
+        return 1
+    fi
+    LM_DATA_DIRS+=("$data_dir")
+    LM_URL=$(printf '%s\n' "$url" | tail -n 1)
+    LM_DATA_DIR=$data_dir
+    export LM_URL LM_DATA_DIR
+    trap lm_stop_all EXIT
+    echo "localmarathon at $LM_URL (data: $LM_DATA_DIR)" >&2
+}
+
+lm_stop() {
+    local data_dir=${1:-${LM_DATA_DIR:-}}
+    [[ -n "$data_dir" ]] || return 0
+    "${LM_PYTHON:-python}" -m localmarathon.ctl down --data-dir "$data_dir"
+}
+
+lm_stop_all() {
+    local status=$? data_dir
+    for data_dir in "${LM_DATA_DIRS[@]}"; do
+        lm_stop "$data_dir" || status=1
+        if ((status == 0)); then
+            rm -rf "$data_dir"
+        else
+            # Keep state, sandboxes and requests.jsonl to look at after a failure.
+            echo "lm_stop_all: kept $data_dir for inspection" >&2
+        fi
+    done
+    LM_DATA_DIRS=()
+    return "$status"
+}
+
+lm_writes() {
+    # The admin endpoint never needs auth. Its TLS certificate (with --tls-cert) is
+    # the test's own self-signed one on 127.0.0.1, so it is not verified here.
+    "${LM_PYTHON:-python}" - "${1:-$LM_URL}" <<'PY'
+import json, ssl, sys, urllib.request
+url = sys.argv[1].rstrip("/") + "/_localmarathon/stats"
+context = ssl._create_unverified_context() if url.startswith("https:") else None
+with urllib.request.urlopen(url, timeout=10, context=context) as response:
+    print(json.load(response)["writes"])
+PY
+}
