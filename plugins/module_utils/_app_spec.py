@@ -1,0 +1,615 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcos.marathon contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Comparable form of Marathon app definitions, diffs with secrets masked, and the
+rules Marathon enforces on apps with persistent volumes ("resident" apps).
+
+Private module_utils: not a public API. Pure functions, no I/O.
+
+The same normalization is applied to the desired definition and to what GET
+/v2/apps/{id} returns, so defaults are filled on both sides (Marathon 1.10
+defaults) and "missing", null, empty and default compare equal.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+
+SECRET_MASK = "********"
+SECRET_MASK_CHANGED = "******** (changed)"
+
+# Env var names whose values are treated as secrets in diffs and return values.
+SECRET_ENV_PATTERN = re.compile(r"PASS|PWD|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH", re.I)
+
+# Status and derived fields: never compared, never sent back.
+READ_ONLY_FIELDS = frozenset(
+    (
+        "version",
+        "versionInfo",
+        "tasksStaged",
+        "tasksRunning",
+        "tasksHealthy",
+        "tasksUnhealthy",
+        "deployments",
+        "tasks",
+        "lastTaskFailure",
+        "readinessCheckResults",
+        "taskStats",
+        "tasksStats",
+        "residency",
+        "storeUrls",
+    )
+)
+
+# Changes Marathon refuses on an existing app with persistent volumes (reference §8.3).
+RESIDENT_RESOURCE_FIELDS = ("cpus", "mem", "disk", "gpus", "requirePorts")
+
+_ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz", ".zip")
+_SEGMENT_RE = re.compile(r"^(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])$")
+_RESERVED_LAST = ("restart", "tasks", "versions")
+_HTTP_PROTOCOLS = ("HTTP", "HTTPS")
+_NO_PORT_PROTOCOLS = ("COMMAND",)
+
+
+# ---- ids ------------------------------------------------------------------------------
+
+
+def canonical_app_id(app_id):
+    """`postgres`, `/postgres/`, `//a//b` -> `/postgres`, `/a/b`; `.`/`..` resolved."""
+    out = []
+    for seg in str(app_id).split("/"):
+        if seg in ("", "."):
+            continue
+        if seg == "..":
+            if out:
+                out.pop()
+            continue
+        out.append(seg)
+    return "/" + "/".join(out)
+
+
+def app_id_problem(app_id):
+    """Why ``app_id`` is not a valid Marathon app id, or None (reference §9)."""
+    if not isinstance(app_id, str) or not app_id.strip("/ "):
+        return "must be a non-empty path such as '/postgres' or 'prod/db'"
+    cid = canonical_app_id(app_id)
+    if cid == "/":
+        return "must not be the root group '/'"
+    segments = cid.strip("/").split("/")
+    for seg in segments:
+        if not _SEGMENT_RE.match(seg):
+            return (
+                "segment '%s' is not valid: use lowercase letters, digits, '-' and '.', "
+                "each part starting and ending with a letter or digit" % seg
+            )
+    if segments[-1] in _RESERVED_LAST:
+        return "must not end with a reserved word (restart, tasks, versions)"
+    return None
+
+
+# ---- input validation -----------------------------------------------------------------
+
+
+def _is_num(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def validate_definition(defn, field="definition"):
+    """Shape checks on a desired definition, before any request.
+
+    Returns a list of messages naming the field (empty list = fine). Marathon
+    validates the rest; these are the shapes this code relies on.
+    """
+    problems = []
+    if not isinstance(defn, dict):
+        return ["%s must be a mapping (the Marathon app JSON), got %s" % (field, type(defn).__name__)]
+
+    def need(name, kinds, label):
+        if name in defn and defn[name] is not None and not isinstance(defn[name], kinds):
+            problems.append("%s.%s must be %s" % (field, name, label))
+            return False
+        return name in defn and defn[name] is not None
+
+    if "id" in defn and defn["id"] is not None:
+        if not isinstance(defn["id"], str):
+            problems.append("%s.id must be a string" % field)
+        else:
+            why = app_id_problem(defn["id"])
+            if why:
+                problems.append("%s.id '%s' %s" % (field, defn["id"], why))
+    for name in ("cpus", "mem", "disk", "gpus", "backoffSeconds", "backoffFactor", "maxLaunchDelaySeconds"):
+        if name in defn and defn[name] is not None:
+            if not _is_num(defn[name]):
+                problems.append("%s.%s must be a number, got %r" % (field, name, defn[name]))
+            elif defn[name] < 0:
+                problems.append("%s.%s must be 0 or more, got %s" % (field, name, defn[name]))
+    if "instances" in defn and defn["instances"] is not None:
+        inst = defn["instances"]
+        if not (_is_num(inst) and float(inst).is_integer() and inst >= 0):
+            problems.append("%s.instances must be a whole number 0 or more, got %r" % (field, inst))
+    for name in ("cmd", "user", "executor", "role", "killSelection"):
+        need(name, str, "a string")
+    need("args", list, "a list of strings")
+    if need("env", dict, "a mapping of names to strings"):
+        for key, value in defn["env"].items():
+            if not (isinstance(value, str) or (isinstance(value, dict) and set(value) == {"secret"})):
+                problems.append(
+                    "%s.env.%s must be a string (quote numbers and booleans) or {secret: <name>}" % (field, key)
+                )
+    if need("labels", dict, "a mapping of names to strings"):
+        for key, value in defn["labels"].items():
+            if not isinstance(value, str):
+                problems.append("%s.labels.%s must be a string (quote numbers and booleans)" % (field, key))
+    if need("constraints", list, "a list of [field, operator, value] lists"):
+        for i, c in enumerate(defn["constraints"]):
+            if not (isinstance(c, list) and 2 <= len(c) <= 3 and all(isinstance(x, str) for x in c)):
+                problems.append("%s.constraints[%d] must be a list like [\"hostname\", \"UNIQUE\"]" % (field, i))
+    for name in ("healthChecks", "readinessChecks", "portDefinitions", "networks", "fetch", "uris", "ports",
+                 "acceptedResourceRoles", "dependencies"):
+        if need(name, list, "a list"):
+            for i, item in enumerate(defn[name]):
+                scalar = name in ("uris", "ports", "acceptedResourceRoles", "dependencies")
+                if scalar and isinstance(item, (dict, list)):
+                    problems.append("%s.%s[%d] must be a single value" % (field, name, i))
+                elif not scalar and not isinstance(item, dict):
+                    problems.append("%s.%s[%d] must be a mapping" % (field, name, i))
+    if need("upgradeStrategy", dict, "a mapping"):
+        for key in ("minimumHealthCapacity", "maximumOverCapacity"):
+            value = defn["upgradeStrategy"].get(key)
+            if value is not None and not _is_num(value):
+                problems.append("%s.upgradeStrategy.%s must be a number" % (field, key))
+    if "unreachableStrategy" in defn and defn["unreachableStrategy"] is not None:
+        if not isinstance(defn["unreachableStrategy"], (dict, str)):
+            problems.append("%s.unreachableStrategy must be a mapping or \"disabled\"" % field)
+    if need("container", dict, "a mapping"):
+        c = defn["container"]
+        for name in ("volumes", "portMappings"):
+            if name in c and c[name] is not None:
+                if not isinstance(c[name], list) or not all(isinstance(v, dict) for v in c[name]):
+                    problems.append("%s.container.%s must be a list of mappings" % (field, name))
+        if c.get("docker") is not None:
+            if not isinstance(c["docker"], dict):
+                problems.append("%s.container.docker must be a mapping" % field)
+            elif "portMappings" in c["docker"] and not isinstance(c["docker"]["portMappings"], list):
+                problems.append("%s.container.docker.portMappings must be a list of mappings" % field)
+        for i, vol in enumerate(c.get("volumes") or []):
+            if isinstance(vol, dict) and vol.get("persistent") is not None and not isinstance(vol["persistent"], dict):
+                problems.append("%s.container.volumes[%d].persistent must be a mapping" % (field, i))
+    for name in ("secrets", "ipAddress", "residency"):
+        need(name, dict, "a mapping")
+    return problems
+
+
+# ---- normalization --------------------------------------------------------------------
+
+
+def _canon_numbers(value):
+    """128 == 128.0: integral floats become ints, recursively."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return dict((k, _canon_numbers(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_canon_numbers(v) for v in value]
+    return value
+
+
+def _drop_empty(value):
+    """Missing == null == empty: drop None, {} and [] recursively."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            v = _drop_empty(v)
+            if v is None or v == {} or v == []:
+                continue
+            out[k] = v
+        return out
+    if isinstance(value, list):
+        return [_drop_empty(v) for v in value]
+    return value
+
+
+def _sort_key(value):
+    return json.dumps(value, sort_keys=True)
+
+
+def persistent_volumes(app):
+    container = app.get("container") if isinstance(app, dict) else None
+    if not isinstance(container, dict):
+        return []
+    vols = container.get("volumes") or []
+    return [v for v in vols if isinstance(v, dict) and isinstance(v.get("persistent"), dict)]
+
+
+def is_resident(app):
+    """An app with local persistent volumes (reference §8.1)."""
+    return bool(persistent_volumes(app))
+
+
+def _has_external_volumes(app):
+    container = app.get("container") if isinstance(app, dict) else None
+    vols = (container or {}).get("volumes") or [] if isinstance(container, dict) else []
+    return any(isinstance(v, dict) and isinstance(v.get("external"), dict) for v in vols)
+
+
+def _migrate(a):
+    """Deprecated fields -> their 1.10 form (reference §4.1 step 3)."""
+    if "uris" in a:
+        uris = a.pop("uris") or []
+        if not a.get("fetch") and uris:
+            a["fetch"] = [{"uri": u, "extract": str(u).lower().endswith(_ARCHIVE_SUFFIXES)} for u in uris]
+    if "ports" in a:
+        ports = a.pop("ports")
+        if "portDefinitions" not in a and ports is not None:
+            a["portDefinitions"] = [{"port": p} for p in ports]
+    ip = a.pop("ipAddress", None)
+    container = a.get("container")
+    docker = container.get("docker") if isinstance(container, dict) else None
+    if isinstance(docker, dict):
+        net = docker.pop("network", None)
+        if net and not a.get("networks"):
+            if net == "BRIDGE":
+                a["networks"] = [{"mode": "container/bridge"}]
+            elif net == "USER":
+                n = {"mode": "container"}
+                if isinstance(ip, dict) and ip.get("networkName"):
+                    n["name"] = ip["networkName"]
+                a["networks"] = [n]
+            elif net == "HOST":
+                a["networks"] = [{"mode": "host"}]
+        if "portMappings" in docker:
+            pm = docker.pop("portMappings")
+            if container.get("portMappings") is None and pm is not None:
+                container["portMappings"] = pm
+    if isinstance(ip, dict) and not a.get("networks"):
+        n = {"mode": "container"}
+        if ip.get("networkName"):
+            n["name"] = ip["networkName"]
+        a["networks"] = [n]
+
+
+def _norm_health_check(hc):
+    hc = dict(hc)
+    proto = hc.get("protocol") or "HTTP"
+    hc["protocol"] = proto
+    for key, default in (
+        ("gracePeriodSeconds", 300),
+        ("intervalSeconds", 60),
+        ("timeoutSeconds", 20),
+        ("maxConsecutiveFailures", 3),
+        ("delaySeconds", 15),
+        ("ipProtocol", "IPv4"),
+    ):
+        if hc.get(key) is None:
+            hc[key] = default
+    if proto in _HTTP_PROTOCOLS:
+        if hc.get("ignoreHttp1xx") is None:
+            hc["ignoreHttp1xx"] = False
+    else:
+        # Only echoed for HTTP/HTTPS; on other protocols Marathon drops it.
+        hc.pop("ignoreHttp1xx", None)
+    if proto in ("TCP", "MESOS_TCP", "COMMAND"):
+        hc.pop("path", None)
+    if proto in _NO_PORT_PROTOCOLS:
+        hc.pop("port", None)
+        hc.pop("portIndex", None)
+        if isinstance(hc.get("command"), str):
+            hc["command"] = {"value": hc["command"]}
+    elif hc.get("port") is None and hc.get("portIndex") is None:
+        # portIndex 0 is implied when neither is given (reference §4.1, §7).
+        hc["portIndex"] = 0
+    return hc
+
+
+def _norm_readiness_check(rc):
+    rc = dict(rc)
+    for key, default in (
+        ("name", "readinessCheck"),
+        ("protocol", "HTTP"),
+        ("path", "/"),
+        ("portName", "http-api"),
+        ("intervalSeconds", 30),
+        ("timeoutSeconds", 10),
+        ("httpStatusCodesForReady", [200]),
+        ("preserveLastResponse", False),
+    ):
+        if rc.get(key) is None:
+            rc[key] = default
+    if isinstance(rc.get("httpStatusCodesForReady"), list):
+        rc["httpStatusCodesForReady"] = sorted(set(rc["httpStatusCodesForReady"]), key=_sort_key)
+    return rc
+
+
+def _norm_volume(vol):
+    vol = dict(vol)
+    p = vol.get("persistent")
+    if isinstance(p, dict):
+        p = dict(p)
+        if p.get("type") is None:
+            p["type"] = "mount" if p.get("profileName") else "root"
+        p.setdefault("constraints", [])
+        vol["persistent"] = p
+    return vol
+
+
+def normalize_app_definition(app):
+    """One comparable form of an app definition (desired, or as GET returns it).
+
+    Read-only fields dropped, deprecated fields migrated, Marathon 1.10 defaults
+    filled (resident variants for apps with persistent volumes), numbers made
+    canonical (128 == 128.0), sets sorted (constraints, health checks,
+    acceptedResourceRoles, dependencies), and empty values removed.
+    Assigned service ports stay as they are; see ``comparison_views`` for
+    ``port: 0``.
+    """
+    if not isinstance(app, dict):
+        return {}
+    a = _canon_numbers(copy.deepcopy(app))
+    for key in READ_ONLY_FIELDS:
+        a.pop(key, None)
+    if a.get("id") is not None:
+        a["id"] = canonical_app_id(a["id"])
+    _migrate(a)
+    resident = is_resident(a)
+
+    networks = a.get("networks") or [{"mode": "host"}]
+    networks = [dict(n, mode=n.get("mode") or "container") for n in networks if isinstance(n, dict)]
+    a["networks"] = networks
+    host_net = all(n["mode"] == "host" for n in networks)
+    bridge = any(n["mode"] == "container/bridge" for n in networks)
+
+    container = a.get("container")
+    if isinstance(container, dict):
+        container = dict(container)
+        container["type"] = container.get("type") or "DOCKER"
+        container["volumes"] = [_norm_volume(v) for v in container.get("volumes") or []]
+        docker = container.get("docker")
+        if isinstance(docker, dict):
+            docker = dict(docker)
+            docker.setdefault("forcePullImage", False)
+            docker.setdefault("privileged", False)
+            docker.setdefault("parameters", [])
+            for key in ("forcePullImage", "privileged"):
+                if docker[key] is None:
+                    docker[key] = False
+            container["docker"] = docker
+        a["container"] = container
+
+    if host_net:
+        if a.get("portDefinitions") is None:
+            a["portDefinitions"] = [{"port": 0, "name": "default"}]
+        pds = []
+        for pd in a["portDefinitions"]:
+            pd = dict(pd)
+            pd["protocol"] = pd.get("protocol") or "tcp"
+            if pd.get("port") is None:
+                pd["port"] = 0
+            pds.append(pd)
+        a["portDefinitions"] = pds
+        if isinstance(container, dict):
+            # Marathon never echoes port mappings for host networking.
+            container.pop("portMappings", None)
+    else:
+        a.pop("portDefinitions", None)
+        a["requirePorts"] = False
+        if isinstance(container, dict):
+            pms = container.get("portMappings")
+            if pms is None:
+                pms = [{"containerPort": 0, "name": "default"}]
+            out = []
+            for pm in pms:
+                pm = dict(pm)
+                for key, default in (("containerPort", 0), ("protocol", "tcp"), ("servicePort", 0)):
+                    if pm.get(key) is None:
+                        pm[key] = default
+                if bridge and pm.get("hostPort") is None:
+                    pm["hostPort"] = 0
+                out.append(pm)
+            container["portMappings"] = out
+
+    for key, default in (
+        ("instances", 1),
+        ("cpus", 1),
+        ("mem", 128),
+        ("disk", 0),
+        ("gpus", 0),
+        ("executor", ""),
+        ("backoffSeconds", 1),
+        ("backoffFactor", 1.15),
+        ("maxLaunchDelaySeconds", 300),
+        ("requirePorts", False),
+        ("killSelection", "YOUNGEST_FIRST"),
+        ("tty", False),
+    ):
+        if a.get(key) is None:
+            a[key] = default
+
+    us = a.get("upgradeStrategy")
+    if us is None:
+        if resident or _has_external_volumes(a):
+            us = {"minimumHealthCapacity": 0.5, "maximumOverCapacity": 0}
+        else:
+            us = {"minimumHealthCapacity": 1, "maximumOverCapacity": 1}
+    else:
+        us = dict(us)
+        for key in ("minimumHealthCapacity", "maximumOverCapacity"):
+            if us.get(key) is None:
+                us[key] = 1
+    a["upgradeStrategy"] = _canon_numbers(us)
+
+    ur = a.get("unreachableStrategy")
+    if ur is None:
+        ur = "disabled" if resident else {"inactiveAfterSeconds": 0, "expungeAfterSeconds": 0}
+    elif isinstance(ur, dict):
+        ur = dict(ur)
+        for key in ("inactiveAfterSeconds", "expungeAfterSeconds"):
+            if ur.get(key) is None:
+                ur[key] = 0
+    a["unreachableStrategy"] = ur
+
+    if a.get("fetch"):
+        fetch = []
+        for f in a["fetch"]:
+            f = dict(f)
+            for key, default in (("extract", True), ("executable", False), ("cache", False)):
+                if f.get(key) is None:
+                    f[key] = default
+            fetch.append(f)
+        a["fetch"] = fetch
+    if a.get("healthChecks"):
+        a["healthChecks"] = sorted((_norm_health_check(h) for h in a["healthChecks"]), key=_sort_key)
+    if a.get("readinessChecks"):
+        a["readinessChecks"] = [_norm_readiness_check(r) for r in a["readinessChecks"]]
+    if a.get("constraints"):
+        unique = dict((_sort_key(c), c) for c in a["constraints"])
+        a["constraints"] = [unique[k] for k in sorted(unique)]
+    if a.get("acceptedResourceRoles"):
+        a["acceptedResourceRoles"] = sorted(set(a["acceptedResourceRoles"]))
+    if a.get("dependencies"):
+        a["dependencies"] = sorted(set(canonical_app_id(d) for d in a["dependencies"]))
+    return _drop_empty(a)
+
+
+# ---- comparison -----------------------------------------------------------------------
+
+
+def _port_list(app):
+    if "portDefinitions" in app:
+        return [("portDefinitions", "port", pd) for pd in app.get("portDefinitions") or []]
+    container = app.get("container") or {}
+    return [("container.portMappings", "servicePort", pm) for pm in container.get("portMappings") or []]
+
+
+def comparison_views(desired, live):
+    """Copies of two normalized definitions made ready to compare.
+
+    ``port: 0`` / ``servicePort: 0`` in ``desired`` means "any port": it takes the
+    port Marathon assigned at the same index. ``role`` is compared only when
+    ``desired`` sets it.
+    """
+    d = copy.deepcopy(desired)
+    lv = copy.deepcopy(live)
+    if "role" not in d:
+        lv.pop("role", None)
+    live_ports = _port_list(lv)
+    for i, (where, key, entry) in enumerate(_port_list(d)):
+        if entry.get(key, 0) == 0 and i < len(live_ports) and live_ports[i][0] == where:
+            live_value = live_ports[i][2].get(key)
+            if live_value is not None:
+                entry[key] = live_value
+    return d, lv
+
+
+def app_differs(desired, live):
+    """True when the normalized ``desired`` would change the normalized ``live``."""
+    d, lv = comparison_views(desired, live)
+    return d != lv
+
+
+def changed_fields(desired, live):
+    """Top-level field names that differ (for messages and check mode)."""
+    d, lv = comparison_views(desired, live)
+    return sorted(k for k in set(d) | set(lv) if d.get(k) != lv.get(k))
+
+
+def _host_ports(app):
+    if "portDefinitions" in app:
+        return sorted(pd.get("port", 0) for pd in app.get("portDefinitions") or [])
+    container = app.get("container") or {}
+    return sorted(
+        (pm.get("hostPort") for pm in container.get("portMappings") or [] if pm.get("hostPort") is not None)
+    )
+
+
+def resident_violations(desired, live):
+    """Fields of ``desired`` that Marathon refuses to change on the resident ``live``
+    app (reference §8.3), both normalized. Empty when none or when not resident."""
+    if not (is_resident(live) or is_resident(desired)):
+        return []
+    d, lv = comparison_views(desired, live)
+    fields = []
+    if sorted(map(_sort_key, persistent_volumes(d))) != sorted(map(_sort_key, persistent_volumes(lv))):
+        fields.append("container.volumes (persistent)")
+    for key in RESIDENT_RESOURCE_FIELDS:
+        if d.get(key) != lv.get(key):
+            fields.append(key)
+    if _host_ports(d) != _host_ports(lv):
+        fields.append("host ports")
+    return fields
+
+
+def resident_refusal_message(app_id, fields, desired=None, live=None):
+    shown = []
+    for f in fields:
+        if desired is not None and live is not None and f in RESIDENT_RESOURCE_FIELDS:
+            shown.append("%s (%s -> %s)" % (f, live.get(f), desired.get(f)))
+        else:
+            shown.append(f)
+    return (
+        "App '%s' has persistent volumes, and Marathon refuses to change %s on such an app "
+        "(its tasks are pinned to reserved resources and volumes). Nothing was sent. Keep the current "
+        "values, deploy the new definition under a new app id, or remove the app with state=absent and "
+        "allow_data_loss=true (this destroys its volumes) and create it again." % (app_id, ", ".join(shown))
+    )
+
+
+# ---- secrets --------------------------------------------------------------------------
+
+
+def is_secret_env(name, extra_names=()):
+    return bool(SECRET_ENV_PATTERN.search(str(name))) or name in (extra_names or ())
+
+
+def secret_values(app, extra_names=()):
+    """Values of secret-looking env vars (to register as no_log values)."""
+    env = app.get("env") if isinstance(app, dict) else None
+    if not isinstance(env, dict):
+        return set()
+    return set(v for k, v in env.items() if isinstance(v, str) and v and is_secret_env(k, extra_names))
+
+
+def mask_app(app, extra_names=()):
+    """Copy of ``app`` with the values of secret-looking env vars replaced."""
+    if not isinstance(app, dict) or not isinstance(app.get("env"), dict):
+        return app
+    out = dict(app)
+    out["env"] = dict(
+        (k, SECRET_MASK if isinstance(v, str) and is_secret_env(k, extra_names) else v) for k, v in app["env"].items()
+    )
+    return out
+
+
+def diff_app(desired, live, extra_names=()):
+    """{"before": live, "after": desired} of normalized definitions, secrets masked.
+
+    A secret that changes shows as "******** (changed)" on the after side, so the
+    diff never hides that a password changes and never shows it.
+    """
+    if desired is None and live is None:
+        return {"before": {}, "after": {}}
+    if desired is None:
+        return {"before": mask_app(live, extra_names), "after": {}}
+    if live is None:
+        return {"before": {}, "after": mask_app(desired, extra_names)}
+    d, lv = comparison_views(desired, live)
+    before = mask_app(lv, extra_names)
+    after = mask_app(d, extra_names)
+    if isinstance(after.get("env"), dict):
+        live_env = lv.get("env") or {}
+        for k, v in (d.get("env") or {}).items():
+            if after["env"].get(k) == SECRET_MASK and live_env.get(k) is not None and live_env.get(k) != v:
+                after["env"][k] = SECRET_MASK_CHANGED
+    return {"before": before, "after": after}
+
+
+def definition_for_request(defn):
+    """The desired definition as sent to Marathon: read-only fields removed, id canonical."""
+    out = dict((k, v) for k, v in defn.items() if k not in READ_ONLY_FIELDS or k == "residency")
+    out.pop("residency", None)
+    if out.get("id") is not None:
+        out["id"] = canonical_app_id(out["id"])
+    return out
