@@ -9,6 +9,8 @@ Marathon 1.1 to 1.10 output.
 
 from __future__ import annotations
 
+from ansible_collections.dcos.marathon.plugins.module_utils._connection import canonical_app_id
+
 # Mesos states after which the task process is gone for good.
 TERMINAL_STATES = frozenset([
     "TASK_FINISHED",
@@ -128,12 +130,6 @@ def condition_met(counts, wait_for, count):
     if wait_for not in WAIT_CONDITIONS:
         raise ValueError("wait_for must be one of %s, got %r" % (", ".join(WAIT_CONDITIONS), wait_for))
     return counts[wait_for] >= count
-
-
-def canonical_app_id(app_id):
-    """Leading slash, no trailing or doubled slashes: how Marathon shows ids."""
-    parts = [p for p in str(app_id).split("/") if p]
-    return "/" + "/".join(parts)
 
 
 def filter_tasks(tasks, app_id=None):

@@ -250,14 +250,6 @@ def test_condition_rejects_unknown_condition():
         _tasks.condition_met({}, "deployed", 1)
 
 
-@pytest.mark.parametrize(
-    "raw, expected",
-    [("postgres", "/postgres"), ("/postgres/", "/postgres"), ("//prod//db", "/prod/db"), ("/prod/db", "/prod/db")],
-)
-def test_canonical_app_id(raw, expected):
-    assert _tasks.canonical_app_id(raw) == expected
-
-
 def test_filter_tasks_exact_app_only():
     other = copy.deepcopy(RUNNING)
     other["appId"] = "/db2"
@@ -265,5 +257,6 @@ def test_filter_tasks_exact_app_only():
     nested["appId"] = "/db/replica"
     tasks = [RUNNING, other, nested]
     assert _tasks.filter_tasks(tasks, "db") == [RUNNING]
+    assert _tasks.filter_tasks(tasks, "//db/") == [RUNNING]
     assert _tasks.filter_tasks(tasks, None) == tasks
     assert _tasks.filter_tasks(tasks, "/nothing") == []

@@ -1,0 +1,355 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dcos.marathon contributors
+# SPDX-License-Identifier: Apache-2.0
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: marathon_task_info
+short_description: List Marathon tasks, including suspended tasks of stateful apps
+version_added: 0.1.0
+description:
+  - Lists the tasks of one Marathon app, or of all apps, the way C(dcos marathon task list) does
+    (C(GET /v2/tasks), filtered by app id).
+  - For an app with local persistent volumes, a stopped instance keeps its reservation and its
+    volume. Marathon still lists its task, without a start time; this module reports it with
+    RV(tasks[].suspended=true), RV(tasks[].started_at=null) and the same
+    RV(tasks[].local_volumes[].persistence_id) it had while running.
+  - Can wait until a number of tasks are running, healthy or suspended.
+  - Read-only.
+author:
+  - dcos.marathon maintainers
+options:
+  app_id:
+    description:
+      - Id of the app whose tasks to list, for example V(/postgres) or V(postgres).
+      - Matched exactly after the id is made canonical (leading slash, no empty segments).
+      - When omitted, the tasks of all apps are listed.
+      - A missing app gives an empty list, unless O(wait_for) is set, which then fails.
+    type: str
+  wait_for:
+    description:
+      - Wait until at least O(count) tasks are in this condition, polling every O(wait_sleep)
+        seconds for up to O(wait_timeout) seconds.
+      - V(running) counts tasks in state C(TASK_RUNNING).
+      - V(healthy) counts running tasks whose health check results are all alive
+        (RV(tasks[].healthy=true)); it needs O(app_id) of an app with health checks.
+      - V(suspended) counts reserved instances with no running task (RV(tasks[].suspended=true)).
+      - Waiting also happens in check mode, as it only reads.
+    type: str
+    choices: [running, healthy, suspended]
+  count:
+    description:
+      - How many tasks O(wait_for) waits for.
+      - Defaults to the app's C(instances) for V(running) and V(healthy), and to the number of
+        reserved instances (tasks with local volumes) for V(suspended); without O(app_id), to 1.
+    type: int
+  wait_timeout:
+    description:
+      - Seconds to wait for O(wait_for) before failing.
+    type: float
+    default: 300
+  wait_sleep:
+    description:
+      - Seconds between two polls while waiting.
+    type: float
+    default: 2
+extends_documentation_fragment:
+  - dcos.marathon.connection
+  - dcos.marathon.attributes
+  - dcos.marathon.attributes.INFO_MODULE
+  - dcos.marathon.attributes.ACTIONGROUP_MARATHON
+notes:
+  - RV(tasks[].healthy) follows the HEALTHY column of C(dcos marathon task list) (all health check
+    results alive), except that a task without any result yet (no health checks, not checked yet,
+    or suspended) is V(null) where the CLI prints C(True). Marathon's C(tasksHealthy) and
+    C(tasksUnhealthy) counters skip such tasks too.
+seealso:
+  - module: dcos.marathon.marathon_app
+  - module: dcos.marathon.marathon_app_info
+"""
+
+EXAMPLES = r"""
+# As in the DC/OS stateful services tutorial: list the PostgreSQL task,
+# like "dcos marathon task list /postgres".
+- name: Show the task of /postgres
+  dcos.marathon.marathon_task_info:
+    marathon_url: http://127.0.0.1:8080
+    app_id: /postgres
+  register: postgres_tasks
+
+- name: Print where PostgreSQL runs and on which volume
+  ansible.builtin.debug:
+    msg: >-
+      {{ item.id }} on {{ item.host }}:{{ item.ports | first | default('-') }},
+      healthy={{ item.healthy }}, started={{ item.started_at | default('N/A', true) }},
+      volume={{ item.local_volumes | map(attribute='persistence_id') | join(',') }}
+  loop: "{{ postgres_tasks.tasks }}"
+
+# After "dcos marathon app stop /postgres" (or dcos.marathon.marathon_app with state=stopped)
+# the task is still listed, suspended on its reservation, with the same volume.
+- name: Wait until the stopped PostgreSQL instance is suspended
+  dcos.marathon.marathon_task_info:
+    marathon_url: http://127.0.0.1:8080
+    app_id: /postgres
+    wait_for: suspended
+    wait_timeout: 120
+  register: stopped
+
+- name: Wait for PostgreSQL to pass its health checks again after a start
+  dcos.marathon.marathon_task_info:
+    marathon_url: http://127.0.0.1:8080
+    app_id: /postgres
+    wait_for: healthy
+    count: 1
+    wait_timeout: 600
+
+# On DC/OS, with the connection set once for the whole play.
+- name: List every task of the cluster
+  module_defaults:
+    group/dcos.marathon.marathon:
+      marathon_url: https://dcos.example.com/service/marathon
+      dcos_username: admin
+      dcos_password: "{{ vault_dcos_password }}"
+  dcos.marathon.marathon_task_info:
+  register: all_tasks
+"""
+
+RETURN = r"""
+tasks:
+  description: The tasks, sorted by app id and task id.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    app_id:
+      description: Id of the app the task belongs to.
+      type: str
+      sample: /postgres
+    id:
+      description: Task id.
+      type: str
+      sample: postgres.instance-3a0e1d2c-5f5e-11ef-9c1b-0242ac110002._app.1
+    host:
+      description: Host name of the agent.
+      type: str
+      sample: 10.0.1.23
+    agent_id:
+      description: Mesos agent id (C(slaveId)).
+      type: str
+      sample: 4783cf15-4fb1-4c75-90fe-44eeec5258a7-S1
+    state:
+      description:
+        - Mesos task state. For a suspended task, the last state of its task (usually C(TASK_KILLED)
+          on Marathon 1.8 and later).
+      type: str
+      sample: TASK_RUNNING
+    healthy:
+      description:
+        - V(true) when all health check results are alive, V(false) when one is not, V(null) when
+          there is no result (no health checks, not checked yet, or suspended).
+      type: bool
+      sample: true
+    suspended:
+      description: A reserved instance (it has local volumes) with no running task.
+      type: bool
+      sample: false
+    started_at:
+      description: When the task reached C(TASK_RUNNING); V(null) for a suspended or not yet running task.
+      type: str
+      sample: "2024-08-19T10:21:07.112Z"
+    staged_at:
+      description: When the task was staged; V(null) for a suspended task.
+      type: str
+      sample: "2024-08-19T10:21:05.954Z"
+    ports:
+      description: Host ports of the task (empty for a suspended task).
+      type: list
+      elements: int
+      sample: [31284]
+    service_ports:
+      description: Service ports of the app.
+      type: list
+      elements: int
+      sample: [10000]
+    ip_addresses:
+      description: IP addresses of the task.
+      type: list
+      elements: str
+      sample: [10.0.1.23]
+    version:
+      description: App version the task was launched with; V(null) for a suspended task.
+      type: str
+      sample: "2024-08-19T10:21:04.223Z"
+    local_volumes:
+      description: Persistent volumes of the instance; they outlive stops and restarts.
+      type: list
+      elements: dict
+      contains:
+        container_path:
+          description: Volume name (C(containerPath)).
+          type: str
+          sample: pgdata
+        persistence_id:
+          description: Id of the volume; the same for the life of the reservation.
+          type: str
+          sample: postgres#pgdata#3a0e1d2b-5f5e-11ef-9c1b-0242ac110002
+    health_check_results:
+      description: Health check results, one per health check that reported.
+      type: list
+      elements: dict
+      contains:
+        alive:
+          description: The last check passed.
+          type: bool
+        consecutive_failures:
+          description: Failures since the last success.
+          type: int
+        first_success:
+          description: Time of the first success.
+          type: str
+        last_success:
+          description: Time of the last success.
+          type: str
+        last_failure:
+          description: Time of the last failure.
+          type: str
+        last_failure_cause:
+          description: Why the last check failed.
+          type: str
+        instance_id:
+          description: Instance the result belongs to.
+          type: str
+summary:
+  description: Counters over RV(tasks).
+  returned: always
+  type: dict
+  contains:
+    total:
+      description: Number of tasks listed.
+      type: int
+      sample: 1
+    running:
+      description: Tasks in state C(TASK_RUNNING).
+      type: int
+      sample: 1
+    staged:
+      description: Tasks staged but not running yet.
+      type: int
+      sample: 0
+    healthy:
+      description: Running tasks whose health check results are all alive.
+      type: int
+      sample: 1
+    unhealthy:
+      description: Tasks with a failing health check result.
+      type: int
+      sample: 0
+    suspended:
+      description: Reserved instances with no running task.
+      type: int
+      sample: 0
+waited:
+  description: Seconds spent waiting for O(wait_for); V(0) when not waiting.
+  returned: always
+  type: float
+  sample: 4.2
+"""
+
+import time
+
+from ansible_collections.dcos.marathon.plugins.module_utils._connection import canonical_app_id
+from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
+from ansible_collections.dcos.marathon.plugins.module_utils._module import MarathonModule
+from ansible_collections.dcos.marathon.plugins.module_utils._tasks import (
+    WAIT_CONDITIONS,
+    condition_met,
+    filter_tasks,
+    summarize_counts,
+    summarize_task,
+)
+
+
+def list_tasks(client, app_id):
+    # /v2/tasks then filter, like the CLI: an unknown app is simply an empty list.
+    raw = filter_tasks(client.get_tasks(), app_id)
+    tasks = sorted((summarize_task(t) for t in raw), key=lambda t: (t["app_id"] or "", t["id"] or ""))
+    return tasks, summarize_counts(tasks)
+
+
+def count_to_wait_for(module, client, app_id, wait_for, count):
+    """The count to wait for; fails at once when the wait can never end."""
+    if app_id is None:
+        return 1 if count is None else count
+    app = client.get_app(app_id)
+    if app is None:
+        module.fail_json(msg="App '%s' does not exist, so its tasks cannot become %s" % (app_id, wait_for),
+                         tasks=[], summary=summarize_counts([]), waited=0.0)
+    if wait_for == "healthy" and not app.get("healthChecks"):
+        module.fail_json(msg="App '%s' has no health checks, so wait_for=healthy can never be met; "
+                             "use wait_for=running" % app_id,
+                         tasks=[], summary=summarize_counts([]), waited=0.0)
+    if count is not None:
+        return count
+    if wait_for == "suspended":
+        return len([t for t in (app.get("tasks") or []) if t.get("localVolumes")])
+    return int(app.get("instances", 1))
+
+
+def main():
+    module = MarathonModule(
+        argument_spec=dict(
+            app_id=dict(type="str"),
+            wait_for=dict(type="str", choices=list(WAIT_CONDITIONS)),
+            count=dict(type="int"),
+            wait_timeout=dict(type="float", default=300),
+            wait_sleep=dict(type="float", default=2),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    app_id = p["app_id"]
+    if app_id is not None:
+        if not app_id.strip("/ "):
+            module.fail_json(msg="app_id must name an app, got %r" % app_id)
+        app_id = canonical_app_id(app_id)
+    for name in ("wait_timeout", "wait_sleep"):
+        if p[name] is not None and p[name] < 0:
+            module.fail_json(msg="%s must be 0 or more, got %s" % (name, p[name]))
+    if p["count"] is not None and p["count"] < 0:
+        module.fail_json(msg="count must be 0 or more, got %s" % p["count"])
+    if p["count"] is not None and p["wait_for"] is None:
+        module.fail_json(msg="count is only used with wait_for; set wait_for too")
+
+    client = module.client
+    try:
+        tasks, counts = list_tasks(client, app_id)
+        waited = 0.0
+        if p["wait_for"]:
+            wait_for = p["wait_for"]
+            count = count_to_wait_for(module, client, app_id, wait_for, p["count"])
+            start = time.monotonic()
+            deadline = start + p["wait_timeout"]
+            while not condition_met(counts, wait_for, count):
+                now = time.monotonic()
+                if now >= deadline:
+                    module.fail_json(
+                        msg="Timed out after %.0f s waiting for %d %s task(s)%s; last seen: %d running, %d healthy, "
+                            "%d suspended of %d" % (p["wait_timeout"], count, wait_for,
+                                                     " of %s" % app_id if app_id else "",
+                                                     counts["running"], counts["healthy"], counts["suspended"],
+                                                     counts["total"]),
+                        tasks=tasks, summary=counts, waited=round(now - start, 3),
+                    )
+                time.sleep(max(0.0, min(p["wait_sleep"], deadline - now)))
+                tasks, counts = list_tasks(client, app_id)
+            waited = round(time.monotonic() - start, 3)
+    except MarathonError as e:
+        module.fail_from_error(e)
+    module.exit_json(changed=False, tasks=tasks, summary=counts, waited=waited)
+
+
+if __name__ == "__main__":
+    main()
