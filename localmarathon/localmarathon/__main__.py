@@ -1,0 +1,41 @@
+"""python -m localmarathon --host 127.0.0.1 --port PORT --data-dir DIR [options] (see README)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="localmarathon", description="A local Marathon 1.10 API server.")
+    p.add_argument("--host", default="127.0.0.1", help="listen address (only 127.0.0.1 is allowed)")
+    p.add_argument("--port", type=int, default=8080, help="listen port; 0 picks a free one")
+    p.add_argument("--data-dir", required=True, help="state, sandboxes, volumes and requests.jsonl")
+    p.add_argument("--agents", type=int, default=1, help="number of simulated agents (default 1)")
+    p.add_argument("--auth", choices=("none", "dcos"), default="none",
+                   help="dcos: require DC/OS ACS tokens on every Marathon path")
+    p.add_argument("--auth-config", help="JSON file with users, service_accounts, token_ttl_seconds")
+    p.add_argument("--tls-cert", help="PEM certificate: serve HTTPS only")
+    p.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    p.add_argument("--time-scale", type=float, default=1.0,
+                   help="divide every configured duration (health checks, backoff, kill grace) by X")
+    p.add_argument("--mesos-role", default="slave_public",
+                   help="Marathon's --mesos_role (default slave_public, as on DC/OS; '*' like OSS Marathon)")
+    p.add_argument("--log-level", default="INFO", help="log level of stderr logging")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.agents < 1:
+        print("localmarathon: --agents must be >= 1", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.INFO), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .server import serve
+    return serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

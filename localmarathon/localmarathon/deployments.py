@@ -1,0 +1,113 @@
+"""Deployment plans: steps of actions (§5.1), their JSON (§5.4) and conflict rules (§5.5).
+
+The scheduler (scheduler.Cluster) executes the actions; this module only holds the plan, its progress
+and the shapes clients see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .util import new_uuid
+
+# §5.1: removed apps stop first, new apps start (with 0 instances), then scale/restart.
+_STEP_ORDER = ("StopApplication", "StartApplication")
+
+
+def merge_steps(per_app_steps: list[list[list[dict]]]) -> list[list[dict]]:
+    """Combine the plans of several apps into one plan the way DeploymentPlan.apply orders them:
+    all StopApplication actions, then all StartApplication, then the rest; empty steps dropped."""
+    stops, starts, rest = [], [], []
+    for steps in per_app_steps:
+        for step in steps:
+            for action in step:
+                kind = action["action"]
+                (stops if kind == "StopApplication" else starts if kind == "StartApplication" else rest).append(
+                    dict(action))
+    return [s for s in (stops, starts, rest) if s]
+
+
+@dataclass
+class Deployment:
+    id: str
+    version: str
+    steps: list[list[dict]]
+    # app id → app record (definition + version info) before this deployment; None = did not exist.
+    original: dict = field(default_factory=dict)
+    # app id → instance ids chosen by kill-and-scale (DELETE .../tasks?scale=true).
+    kill_lists: dict = field(default_factory=dict)
+    current_step: int = 0  # 1-based while a step runs, 0 before the first starts (§5.4)
+    action_state: dict = field(default_factory=dict)  # app id → per-action progress of the current step
+    started_at: float = 0.0
+
+    @classmethod
+    def new(cls, version: str, steps: list[list[dict]], original: dict, kill_lists: dict | None = None):
+        return cls(id=new_uuid(), version=version, steps=steps, original=original, kill_lists=kill_lists or {})
+
+    @property
+    def affected_apps(self) -> list[str]:
+        seen = []
+        for step in self.steps:
+            for action in step:
+                if action["app"] not in seen:
+                    seen.append(action["app"])
+        return seen
+
+    @property
+    def total_steps(self) -> int:
+        return len(self.steps)
+
+    def current_actions(self) -> list[dict]:
+        if self.current_step == 0 or self.current_step > len(self.steps):
+            return []
+        return self.steps[self.current_step - 1]
+
+    def conflicts_with(self, apps: set[str]) -> bool:
+        # §5.5: plans conflict when the run-spec ids of their actions intersect; zero-step plans never do.
+        return bool(apps & set(self.affected_apps))
+
+    def plan_json(self) -> dict:
+        """The light plan shape of deployment events (§10)."""
+        return {
+            "id": self.id,
+            "steps": [{"actions": [dict(a) for a in step]} for step in self.steps],
+            "version": self.version,
+        }
+
+    def to_json(self) -> dict:
+        """GET /v2/deployments item (§5.4)."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "affectedApps": self.affected_apps,
+            "affectedPods": [],
+            "steps": [{"actions": [dict(a) for a in step]} for step in self.steps],
+            "currentActions": [dict(a, readinessCheckResults=[]) for a in self.current_actions()],
+            "currentStep": self.current_step,
+            "totalSteps": self.total_steps,
+        }
+
+    def to_state(self) -> dict:
+        return {
+            "id": self.id, "version": self.version, "steps": self.steps, "original": self.original,
+            "kill_lists": self.kill_lists, "current_step": self.current_step,
+            "action_state": self.action_state,
+        }
+
+    @classmethod
+    def from_state(cls, data: dict) -> "Deployment":
+        return cls(
+            id=data["id"], version=data["version"], steps=data["steps"], original=data.get("original", {}),
+            kill_lists=data.get("kill_lists", {}), current_step=data.get("current_step", 0),
+            action_state=data.get("action_state", {}),
+        )
+
+
+def locked_error_body(conflicts: list[Deployment]) -> dict:
+    """409 AppLocked body, same text and shape in every Marathon version (§2); the message really
+    contains the literal placeholder <DEPLOYMENT_ID> (AppLockedException)."""
+    return {
+        "message": "App is locked by one or more deployments. Override with the option '?force=true'. "
+                   "View details at '/v2/deployments/<DEPLOYMENT_ID>'.",
+        "deployments": [{"id": d.id} for d in conflicts],
+    }
