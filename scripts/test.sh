@@ -46,6 +46,12 @@ export PATH="$VENV/bin:$PATH"
 export PYTHONDONTWRITEBYTECODE=1
 PYVER=$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
+# Reference data the tests read (contract: <repo>/../shared or MARATHON_SHARED_DIR).
+if [[ -z "${MARATHON_SHARED_DIR:-}" && -d "$REPO/../shared" ]]; then
+    MARATHON_SHARED_DIR=$(cd "$REPO/../shared" && pwd -P)
+fi
+[[ -n "${MARATHON_SHARED_DIR:-}" ]] && export MARATHON_SHARED_DIR
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dcos-marathon-test.XXXXXX")
 COLL="$WORK/ansible_collections/dcos/marathon"
 cleanup() {
@@ -79,6 +85,13 @@ for name in sys.stdin.buffer.read().split(b"\0"):
 ' "${COPY_EXCLUDES[@]}" >"$list" || return 1
     (cd "$REPO" && tar --null --no-recursion -T "$list" -cf -) | (cd "$COLL" && tar -xf -) || return 1
     say "copied $(tr -cd '\0' <"$list" | wc -c) files to $COLL"
+    # ansible-test passes no environment through to integration targets; they find
+    # the reference data beside ansible_collections/ (setup_localmarathon does this).
+    if [[ -n "${MARATHON_SHARED_DIR:-}" ]]; then
+        ln -s "$MARATHON_SHARED_DIR" "$WORK/shared"
+    else
+        say "warning: no shared reference data found (set MARATHON_SHARED_DIR); tests that read it will fail"
+    fi
 }
 
 step_sanity() {

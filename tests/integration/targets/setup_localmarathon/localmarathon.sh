@@ -8,8 +8,35 @@
 #   lm_stop_all              stop every one started here (the EXIT trap calls it; call it
 #                            from your own EXIT trap if you replace this one)
 # LM_PYTHON picks the interpreter (default: python, the one ansible-test provides).
+# Sourcing it also exports MARATHON_SHARED_DIR (the reference data in <repo>/../shared)
+# when it can be found, as ansible-test passes no environment of its own through.
 
 LM_DATA_DIRS=()
+
+_lm_find_shared_dir() {
+    # Walk up to the collection root (targets run in a copy under tests/output/ of
+    # the tree ansible-test runs on); scripts/test.sh puts shared/ beside
+    # ansible_collections/ of its copy, a checkout has it beside the repo.
+    local dir
+    dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+    while [[ "$dir" != / ]]; do
+        if [[ -f "$dir/galaxy.yml" || -f "$dir/MANIFEST.json" ]]; then
+            local candidate
+            for candidate in "$dir/../shared" "$dir/../../../shared"; do
+                if [[ -d "$candidate/marathon-api" ]]; then
+                    (cd "$candidate" && pwd -P)
+                    return 0
+                fi
+            done
+        fi
+        dir=$(dirname "$dir")
+    done
+    return 1
+}
+
+if [[ -z "${MARATHON_SHARED_DIR:-}" ]] && MARATHON_SHARED_DIR=$(_lm_find_shared_dir); then
+    export MARATHON_SHARED_DIR
+fi
 
 lm_start() {
     local data_dir url
