@@ -1,0 +1,165 @@
+"""``LocalMarathon``: start a real localmarathon server process for tests (see README "Fixture").
+
+    with LocalMarathon(tmp_path, time_scale=10) as lm:
+        requests.get(lm.url + "/v2/apps")
+        lm.requests()  # the request log, one dict per request
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .procutil import alive, kill_leftovers, pdeathsig_preexec, wait_gone
+
+READY_PREFIX = "localmarathon ready "
+
+
+class LocalMarathonError(RuntimeError):
+    pass
+
+
+class LocalMarathon:
+    def __init__(self, data_dir, agents: int = 1, auth: str = "none", auth_config=None, tls=None,
+                 time_scale: float = 1.0, mesos_role: str | None = None, extra_args=(), startup_timeout: float = 30):
+        """``auth_config``: dict (written to DATA/auth-config.json) or a file path; ``tls``: (cert, key)
+        paths or {"cert": ..., "key": ...}; ``mesos_role``: None keeps the server's default."""
+        self.data_dir = Path(data_dir)
+        self.agents = agents
+        self.auth = auth
+        self.auth_config = auth_config
+        self.tls = tls
+        self.time_scale = time_scale
+        self.mesos_role = mesos_role
+        self.extra_args = list(extra_args)
+        self.startup_timeout = startup_timeout
+        self.url: str | None = None
+        self.port = 0
+        self.proc: subprocess.Popen | None = None
+        self._reader = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "localmarathon", "--host", "127.0.0.1", "--port", str(self.port),
+               "--data-dir", str(self.data_dir), "--agents", str(self.agents), "--auth", self.auth,
+               "--time-scale", repr(float(self.time_scale))]
+        if self.auth_config is not None:
+            path = self.auth_config
+            if isinstance(path, dict):
+                path = self.data_dir / "auth-config.json"
+                path.write_text(json.dumps(self.auth_config))
+            cmd += ["--auth-config", str(path)]
+        if self.tls:
+            cert, key = (self.tls["cert"], self.tls["key"]) if isinstance(self.tls, dict) else self.tls
+            cmd += ["--tls-cert", str(cert), "--tls-key", str(key)]
+        if self.mesos_role is not None:
+            cmd += ["--mesos-role", self.mesos_role]
+        return cmd + self.extra_args
+
+    def start(self) -> "LocalMarathon":
+        if self.proc is not None and self.proc.poll() is None:
+            raise LocalMarathonError("already running")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.data_dir / "localmarathon.log", "ab")
+        try:
+            self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+                                         start_new_session=True, preexec_fn=pdeathsig_preexec(signal.SIGTERM))
+        finally:
+            log.close()
+        ready = threading.Event()
+        lines = []
+
+        def read():
+            for raw in self.proc.stdout:
+                line = raw.decode(errors="replace").strip()
+                lines.append(line)
+                if line.startswith(READY_PREFIX):
+                    ready.set()
+
+        self._reader = threading.Thread(target=read, daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + self.startup_timeout
+        while not ready.wait(0.05):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                tail = (self.data_dir / "localmarathon.log").read_text(errors="replace")[-3000:]
+                raise LocalMarathonError(f"localmarathon did not start: {lines} {tail}")
+        ready_line = next(line for line in lines if line.startswith(READY_PREFIX))
+        self.url = ready_line[len(READY_PREFIX):].strip()
+        self.port = int(self.url.rsplit(":", 1)[1])
+        return self
+
+    def stop(self, timeout: float = 30) -> None:
+        """SIGTERM (the server kills its tasks), SIGKILL after ``timeout``; then make sure no task
+        process of this data dir is left."""
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    try:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    proc.wait(10)
+            if proc.stdout:
+                proc.stdout.close()
+        kill_leftovers(self.data_dir)
+
+    def kill(self) -> None:
+        """SIGKILL the server only (a crash); its tasks must die on their own (PDEATHSIG/watchdog)."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def restart(self, timeout: float = 30) -> "LocalMarathon":
+        """Stop and start again on the same port with the same data dir."""
+        self.stop(timeout)
+        return self.start()
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def running(self) -> bool:
+        return self.proc is not None and alive(self.proc.pid)
+
+    def __enter__(self) -> "LocalMarathon":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- request log -------------------------------------------------------------------------------
+
+    def requests(self, include_admin: bool = False) -> list[dict]:
+        """Every logged request (requests.jsonl), admin ones only when asked."""
+        path = self.data_dir / "requests.jsonl"
+        if not path.exists():
+            return []
+        out = []
+        for line in path.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                if include_admin or not rec.get("admin"):
+                    out.append(rec)
+        return out
+
+    def writes(self) -> list[dict]:
+        """The logged requests that changed state (``write: true``); ``len()`` gives the count."""
+        return [r for r in self.requests() if r.get("write")]
+
+
+__all__ = ["LocalMarathon", "LocalMarathonError", "wait_gone"]
