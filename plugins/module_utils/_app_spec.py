@@ -274,7 +274,8 @@ def _migrate(a):
 
 def _norm_health_check(hc):
     hc = dict(hc)
-    proto = hc.get("protocol") or "HTTP"
+    # A check with a command is a COMMAND check whatever protocol says.
+    proto = "COMMAND" if hc.get("command") is not None else (hc.get("protocol") or "HTTP")
     hc["protocol"] = proto
     for key, default in (
         ("gracePeriodSeconds", 300),
@@ -359,10 +360,13 @@ def normalize_app_definition(app):
     networks = a.get("networks") or [{"mode": "host"}]
     networks = [dict(n, mode=n.get("mode") or "container") for n in networks if isinstance(n, dict)]
     a["networks"] = networks
-    host_net = all(n["mode"] == "host" for n in networks)
+    host_net = any(n["mode"] == "host" for n in networks)
     bridge = any(n["mode"] == "container/bridge" for n in networks)
 
     container = a.get("container")
+    if container is None and not host_net:
+        # Container networking without a container runs as a MESOS container.
+        container = {"type": "MESOS"}
     if isinstance(container, dict):
         container = dict(container)
         container["type"] = container.get("type") or "DOCKER"

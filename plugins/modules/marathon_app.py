@@ -1,0 +1,761 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dcos.marathon contributors
+# SPDX-License-Identifier: Apache-2.0
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: marathon_app
+short_description: Idempotent, data-safe management of one Marathon app
+version_added: 0.1.0
+description:
+  - Creates, updates, scales, stops, starts, restarts and removes one app on Marathon (plain, or on DC/OS).
+  - The desired definition and the live app are compared in one normalized form (Marathon's defaults filled,
+    read-only fields dropped, C(128) equal to C(128.0), C(postgres) equal to C(/postgres), missing equal to
+    empty, constraints and health checks compared as sets, C(port: 0) matching any assigned port, C(role)
+    compared only when set). When they match, nothing is sent; a task that changes nothing sends exactly one
+    GET (plus one login when a DC/OS user or service account is used).
+  - Apps with local persistent volumes (resident apps, such as a PostgreSQL database) are protected. Removing
+    one needs O(allow_data_loss=true). A change Marathon refuses on such an app (its persistent volumes,
+    C(cpus), C(mem), C(disk), C(gpus), host ports, C(requirePorts)) is found before any request is sent and
+    the task fails naming the fields and the way out.
+  - When the app is locked by a deployment in progress, the module waits for that deployment (up to
+    O(wait_timeout), also with O(wait=false)) and then applies the change, unless O(force=true).
+author:
+  - dcos.marathon maintainers
+options:
+  app_id:
+    description:
+      - Id of the app, for example V(/postgres) or V(prod/db). A missing leading slash is added.
+      - Taken from C(id) of O(definition) or O(src) when not given. When both are given they must be the same.
+    type: str
+  definition:
+    description:
+      - The Marathon app definition (the JSON of C(POST /v2/apps)) as a mapping.
+      - With O(partial=false) it is the complete desired definition; fields left out get Marathon's defaults.
+      - Environment variable values and label values must be strings.
+    type: dict
+  src:
+    description:
+      - Path of a JSON or YAML file with the app definition, instead of O(definition).
+      - The file is read by the module, that is on the host the task runs on (usually the controller, with
+        C(connection: local)).
+    type: path
+  state:
+    description:
+      - V(present) creates the app or updates it to match the definition. Without a definition it only checks
+        that the app exists (and applies O(instances)).
+      - V(stopped) scales the app to 0 instances. Resident instances keep their reservations and volumes.
+      - V(started) scales a stopped app up again. Without O(instances) it brings back as many instances as are
+        suspended (stopped resident instances, which reuse their volumes), else the count of the definition,
+        else 1. An app that already runs keeps its count.
+      - V(restarted) restarts all tasks (C(POST /v2/apps/{id}/restart)); it reports a change every time. It
+        fails on an app with 0 instances.
+      - V(absent) removes the app. An app with persistent volumes is only removed with O(allow_data_loss=true).
+      - V(stopped), V(started) and V(restarted) create a missing app first when a definition is given, and fail
+        otherwise. A new app is not restarted again.
+    type: str
+    choices: [present, started, stopped, restarted, absent]
+    default: present
+  instances:
+    description:
+      - Number of instances, overriding C(instances) of the definition.
+      - Not allowed with O(state=stopped) or O(state=absent).
+    type: int
+  wait:
+    description:
+      - Wait for the deployment the task caused to finish, then for the condition in O(wait_for).
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait in total, for deployments that lock the app and for the task's own deployment.
+    type: int
+    default: 600
+  wait_for:
+    description:
+      - V(deployment) waits until the deployment leaves C(/v2/deployments).
+      - V(healthy) also waits until C(tasksHealthy) and C(tasksRunning) reach the instance count.
+      - V(running) also waits until C(tasksRunning) reaches the instance count.
+      - The default is V(healthy) when the app has health checks, else V(running).
+    type: str
+    choices: [deployment, healthy, running]
+  force:
+    description:
+      - Send the change with C(force=true), cancelling deployments that lock the app instead of waiting for them.
+        This may leave a mix of old and new tasks.
+    type: bool
+    default: false
+  allow_data_loss:
+    description:
+      - Allow O(state=absent) on an app with persistent volumes. Its volumes, and the data on them, are destroyed.
+    type: bool
+    default: false
+  partial:
+    description:
+      - V(false) replaces the whole definition (C(PUT ?partialUpdate=false)); fields left out are reset to defaults.
+      - V(true) changes only the top-level fields given in the definition (C(PUT ?partialUpdate=true)); each given
+        field replaces the live one as a whole. A missing app is created from the given fields.
+    type: bool
+    default: false
+  secret_env:
+    description:
+      - Names of environment variables whose values are secrets, in addition to every name containing C(PASS),
+        C(PWD), C(SECRET), C(TOKEN), C(KEY), C(CREDENTIAL), C(PRIVATE) or C(AUTH) (any case).
+      - Their values are shown as V(********) in RV(app) and RV(diff), and never appear in output or logs;
+        a changed secret shows as V(******** (changed\)) in RV(diff).
+    type: list
+    elements: str
+    default: []
+extends_documentation_fragment:
+  - dcos.marathon.connection
+  - dcos.marathon.attributes
+  - dcos.marathon.attributes.ACTIONGROUP_MARATHON
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing is sent except GET requests; RV(changed), RV(changes) and RV(diff) say what would change.
+  diff_mode:
+    support: full
+    details:
+      - Before and after are the normalized definitions, with secret values masked.
+seealso:
+  - module: dcos.marathon.marathon_app_info
+  - module: dcos.marathon.marathon_task_info
+  - name: Marathon REST API
+    description: The apps endpoints of Marathon 1.10.
+    link: https://mesosphere.github.io/marathon/api-console/index.html
+"""
+
+EXAMPLES = r"""
+# The DC/OS stateful-services tutorial, step by step.
+- name: Add PostgreSQL with a persistent volume (dcos marathon app add postgres.marathon.json)
+  dcos.marathon.marathon_app:
+    marathon_url: https://dcos.example.com
+    dcos_acs_token: "{{ lookup('ansible.builtin.env', 'DCOS_ACS_TOKEN') }}"
+    ca_path: /etc/ssl/dcos-ca.crt
+    definition:
+      id: /postgres
+      cpus: 1
+      mem: 1024
+      instances: 1
+      networks:
+        - mode: container/bridge
+      container:
+        type: DOCKER
+        volumes:
+          - containerPath: pgdata
+            mode: RW
+            persistent:
+              size: 100
+        docker:
+          image: postgres:9.5
+        portMappings:
+          - containerPort: 5432
+            hostPort: 0
+            protocol: tcp
+            labels:
+              VIP_0: 5.4.3.2:5432
+      env:
+        POSTGRES_PASSWORD: "{{ postgres_password }}"
+        PGDATA: /mnt/mesos/sandbox/pgdata
+      healthChecks:
+        - protocol: TCP
+          portIndex: 0
+          gracePeriodSeconds: 300
+          intervalSeconds: 60
+          timeoutSeconds: 20
+          maxConsecutiveFailures: 3
+      upgradeStrategy:
+        maximumOverCapacity: 0
+        minimumHealthCapacity: 0
+
+- name: Stop it; the reservation and the volume stay (dcos marathon app stop /postgres)
+  dcos.marathon.marathon_app:
+    marathon_url: https://dcos.example.com
+    app_id: /postgres
+    state: stopped
+
+- name: Start it again on the same volume (dcos marathon app start /postgres)
+  dcos.marathon.marathon_app:
+    marathon_url: https://dcos.example.com
+    app_id: /postgres
+    state: started
+
+- name: Remove it, destroying its volume (dcos marathon app remove /postgres)
+  dcos.marathon.marathon_app:
+    marathon_url: https://dcos.example.com
+    app_id: /postgres
+    state: absent
+    allow_data_loss: true
+
+# Connection options once per play, with a DC/OS service account.
+- name: Deploy with a service account
+  module_defaults:
+    group/dcos.marathon.marathon:
+      marathon_url: https://dcos.example.com
+      dcos_service_account: ansible-deployer
+      dcos_private_key: /etc/ansible/dcos/ansible-deployer.pem
+      ca_path: /etc/ssl/dcos-ca.crt
+  block:
+    - name: Deploy the web app from a file, without waiting for health
+      dcos.marathon.marathon_app:
+        src: files/web.json
+        wait_for: deployment
+
+    - name: Roll the web tasks
+      dcos.marathon.marathon_app:
+        app_id: /web
+        state: restarted
+
+# A plain Marathon with a user login on the DC/OS cluster in front of it.
+- name: Scale to three instances, changing nothing else
+  dcos.marathon.marathon_app:
+    marathon_url: http://marathon.example.com:8080
+    app_id: /web
+    definition:
+      instances: 3
+    partial: true
+
+- name: Show what an update would change, without sending it
+  dcos.marathon.marathon_app:
+    marathon_url: "{{ marathon_url }}"
+    dcos_username: ops
+    dcos_password: "{{ dcos_password }}"
+    src: files/web.json
+  check_mode: true
+  diff: true
+  register: plan
+
+- name: Self-signed test cluster, cancel a stuck deployment
+  dcos.marathon.marathon_app:
+    marathon_url: https://127.0.0.1:8443
+    validate_certs: false
+    src: files/web.json
+    force: true
+"""
+
+RETURN = r"""
+app:
+  description:
+    - The app as C(GET /v2/apps/{id}) shows it after the change (with C(tasks), counts and C(deployments)),
+      secret environment values masked.
+    - In check mode, the normalized definition the app would have. V(null) when the app does not exist (any more).
+  returned: always
+  type: dict
+  sample:
+    id: /postgres
+    instances: 1
+    cpus: 1.0
+    mem: 1024.0
+    env:
+      POSTGRES_PASSWORD: "********"
+      PGDATA: /mnt/mesos/sandbox/pgdata
+    tasksRunning: 1
+    tasksHealthy: 1
+    version: "2026-11-25T18:00:00.000Z"
+changes:
+  description: Top-level fields of the definition that differ (were changed, or would be in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [instances]
+diff:
+  description:
+    - Normalized definitions before and after, secret environment values masked. V({}) for a missing app.
+  returned: always
+  type: dict
+  contains:
+    before:
+      description: The live app before the task.
+      type: dict
+      returned: always
+    after:
+      description: The app after the task.
+      type: dict
+      returned: always
+deployment_id:
+  description: Id of the deployment the task caused; V(null) when nothing was sent.
+  returned: always
+  type: str
+  sample: 5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43
+version:
+  description: Version of the app after the task (the deployment's version when the app was removed).
+  returned: always
+  type: str
+  sample: "2026-11-25T18:00:00.000Z"
+tasks_running:
+  description: C(tasksRunning) of the app after the task.
+  returned: always
+  type: int
+  sample: 1
+tasks_healthy:
+  description: C(tasksHealthy) of the app after the task (0 for an app without health checks).
+  returned: always
+  type: int
+  sample: 1
+duration:
+  description: Seconds spent waiting.
+  returned: when the task waited
+  type: float
+  sample: 2.351
+"""
+
+import copy
+import json
+import os
+
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
+    app_differs,
+    app_id_problem,
+    canonical_app_id,
+    changed_fields,
+    comparison_views,
+    definition_for_request,
+    diff_app,
+    is_resident,
+    mask_app,
+    normalize_app_definition,
+    persistent_volumes,
+    resident_refusal_message,
+    resident_violations,
+    secret_values,
+    validate_definition,
+)
+from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
+from ansible_collections.dcos.marathon.plugins.module_utils._module import MarathonModule
+from ansible_collections.dcos.marathon.plugins.module_utils._tasks import is_suspended
+from ansible_collections.dcos.marathon.plugins.module_utils._wait import WaitTimeout, Waiter
+
+try:
+    import yaml
+
+    HAS_YAML = True
+except ImportError:
+    HAS_YAML = False
+
+# Re-reads after a lock cleared; more rounds mean someone keeps deploying the app.
+MAX_LOCK_ROUNDS = 5
+
+
+class _Locked(Exception):
+    def __init__(self, ids):
+        super(_Locked, self).__init__(", ".join(ids))
+        self.ids = ids
+
+
+class _Fail(Exception):
+    def __init__(self, msg, **extra):
+        super(_Fail, self).__init__(msg)
+        self.msg = msg
+        self.extra = extra
+
+
+class AppRunner(object):
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.secret_env = list(self.p.get("secret_env") or [])
+        self.defn = None
+        self.app_id = None
+        self.waiter = None
+        self.result = dict(
+            changed=False, app=None, changes=[], diff={"before": {}, "after": {}}, deployment_id=None,
+            version=None, tasks_running=0, tasks_healthy=0,
+        )
+
+    # ---- input -----------------------------------------------------------------------
+
+    def _load_src(self, path):
+        if not os.path.isfile(path):
+            raise _Fail("src '%s' is not a readable file" % path)
+        try:
+            with open(path, "r") as f:
+                text = f.read()
+        except (IOError, OSError) as e:
+            raise _Fail("src '%s' cannot be read: %s" % (path, to_native(e.strerror)))
+        try:
+            return json.loads(text)
+        except ValueError as json_error:
+            if path.endswith(".json") or not HAS_YAML:
+                raise _Fail("src '%s' is not valid JSON: %s" % (path, to_native(json_error)))
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise _Fail("src '%s' is neither valid JSON nor valid YAML: %s" % (path, to_native(e).splitlines()[0]))
+
+    def validate_input(self):
+        p = self.p
+        if p["src"]:
+            self.defn = self._load_src(p["src"])
+            field = "src"
+        else:
+            self.defn = copy.deepcopy(p["definition"]) if p["definition"] is not None else None
+            field = "definition"
+        if self.defn is not None:
+            problems = validate_definition(self.defn, field)
+            if problems:
+                raise _Fail("; ".join(problems))
+            # Before anything can be printed: secret env values are masked everywhere.
+            for value in secret_values(self.defn, self.secret_env):
+                self.module.no_log_values.add(value)
+        app_id = p["app_id"]
+        body_id = self.defn.get("id") if self.defn else None
+        if app_id is not None:
+            why = app_id_problem(app_id)
+            if why:
+                raise _Fail("app_id '%s' %s" % (app_id, why))
+            if body_id is not None and canonical_app_id(body_id) != canonical_app_id(app_id):
+                raise _Fail(
+                    "app_id '%s' and %s.id '%s' name different apps; give one, or the same in both"
+                    % (app_id, field, body_id)
+                )
+        elif body_id is None:
+            raise _Fail("app_id is required when %s has no id" % field if self.defn is not None else "app_id is required")
+        self.app_id = canonical_app_id(app_id if app_id is not None else body_id)
+        if p["instances"] is not None:
+            if p["instances"] < 0:
+                raise _Fail("instances must be 0 or more, got %d" % p["instances"])
+            if p["state"] in ("stopped", "absent"):
+                raise _Fail("instances cannot be used with state=%s" % p["state"])
+        if p["wait_timeout"] <= 0:
+            raise _Fail("wait_timeout must be greater than 0, got %d" % p["wait_timeout"])
+        if p["partial"] and self.defn is None:
+            raise _Fail("partial=true needs definition or src")
+
+    # ---- helpers ---------------------------------------------------------------------
+
+    @property
+    def client(self):
+        return self.module.client
+
+    def _get_waiter(self):
+        if self.waiter is None:
+            self.waiter = Waiter(self.client, self.p["wait_timeout"])
+        return self.waiter
+
+    def _desired_body(self, instances=None):
+        body = definition_for_request(self.defn)
+        body["id"] = self.app_id
+        if instances is not None:
+            body["instances"] = instances
+        elif self.p["instances"] is not None:
+            body["instances"] = self.p["instances"]
+        return body
+
+    def _desired_norm(self, body, live):
+        if self.p["partial"] and live is not None:
+            merged = dict((k, v) for k, v in live.items())
+            merged.update(body)
+            return normalize_app_definition(merged)
+        return normalize_app_definition(body)
+
+    def _remember_live_secrets(self, live):
+        for value in secret_values(live or {}, self.secret_env):
+            self.module.no_log_values.add(value)
+
+    def _ensure_unlocked(self, live):
+        if self.p["force"] or not live:
+            return
+        ids = [d.get("id") for d in live.get("deployments") or [] if isinstance(d, dict) and d.get("id")]
+        if ids:
+            raise _Locked(ids)
+
+    def _send(self, live, send):
+        self._ensure_unlocked(live)
+        try:
+            resp = send()
+        except MarathonError as e:
+            if e.status == 409 and not self.p["force"] and e.deployment_ids:
+                raise _Locked(e.deployment_ids)
+            raise
+        self.result["changed"] = True
+        self.result["deployment_id"] = resp.deployment_id
+        if isinstance(resp.body, dict) and resp.body.get("version"):
+            self.result["version"] = resp.body["version"]
+        return resp
+
+    def _set_diff(self, desired_norm, live_norm):
+        self.result["diff"] = diff_app(desired_norm, live_norm, self.secret_env)
+        if desired_norm is not None and live_norm is not None:
+            self.result["changes"] = changed_fields(desired_norm, live_norm)
+        elif desired_norm is not None or live_norm is not None:
+            self.result["changes"] = sorted((desired_norm or live_norm).keys())
+
+    def _finish_app(self, app):
+        self.result["app"] = mask_app(app, self.secret_env) if app else None
+        if app:
+            self._remember_live_secrets(app)
+            self.result["tasks_running"] = app.get("tasksRunning", 0) or 0
+            self.result["tasks_healthy"] = app.get("tasksHealthy", 0) or 0
+            if app.get("version"):
+                self.result["version"] = app["version"]
+
+    def _check_mode_app(self, desired_norm, live_norm):
+        if desired_norm is None:
+            return None
+        view, _live = comparison_views(desired_norm, live_norm or {})
+        return mask_app(view, self.secret_env)
+
+    def _wait_for(self, app_hint):
+        if self.p["wait_for"]:
+            return self.p["wait_for"]
+        return "healthy" if (app_hint or {}).get("healthChecks") else "running"
+
+    def _follow(self, instances, app_hint):
+        """Wait for the task's deployment and the app's condition; sets the result app."""
+        dep = self.result["deployment_id"]
+        if not self.p["wait"]:
+            self._finish_app(self.client.get_app(self.app_id))
+            return
+        waiter = self._get_waiter()
+        start = waiter.deadline.elapsed()
+        waiter.wait_deployment(dep, self.app_id)
+        wait_for = self._wait_for(app_hint)
+        if wait_for == "deployment":
+            app = self.client.get_app(self.app_id)
+        else:
+            app = waiter.wait_app(self.app_id, wait_for, instances)
+        self.result["duration"] = round(waiter.deadline.elapsed() - start, 3)
+        self._finish_app(app)
+
+    # ---- actions ---------------------------------------------------------------------
+
+    def create(self, body):
+        desired_norm = normalize_app_definition(body)
+        self._set_diff(desired_norm, None)
+        if self.module.check_mode:
+            self.result["changed"] = True
+            self.result["app"] = mask_app(desired_norm, self.secret_env)
+            return
+        self._send(None, lambda: self.client.create_app(body, force=self.p["force"]))
+        self._follow(body.get("instances", 1), body)
+
+    def converge(self, live, body):
+        """Make the live app match ``body``; returns the kind of change made."""
+        desired_norm = self._desired_norm(body, live)
+        live_norm = normalize_app_definition(live)
+        if not app_differs(desired_norm, live_norm):
+            self._set_diff(desired_norm, live_norm)
+            return None
+        violations = resident_violations(desired_norm, live_norm)
+        if violations:
+            d, lv = comparison_views(desired_norm, live_norm)
+            raise _Fail(resident_refusal_message(self.app_id, violations, d, lv), changes=violations)
+        self._set_diff(desired_norm, live_norm)
+        kind = "scale" if self.result["changes"] == ["instances"] else "config"
+        if self.module.check_mode:
+            self.result["changed"] = True
+            self.result["app"] = self._check_mode_app(desired_norm, live_norm)
+            return kind
+
+        def matches(now):
+            return not app_differs(desired_norm, normalize_app_definition(now))
+
+        partial = self.p["partial"]
+        self._send(
+            live,
+            lambda: self.client.update_app(self.app_id, body, force=self.p["force"], partial=partial, matches=matches),
+        )
+        self._follow(desired_norm.get("instances", 1), desired_norm)
+        return kind
+
+    def scale(self, live, count):
+        live_norm = normalize_app_definition(live)
+        desired_norm = dict(live_norm, instances=count)
+        self._set_diff(desired_norm, live_norm)
+        if live.get("instances", 1) == count:
+            return False
+        if self.module.check_mode:
+            self.result["changed"] = True
+            self.result["app"] = self._check_mode_app(desired_norm, live_norm)
+            return True
+
+        def matches(now):
+            return now.get("instances") == count
+
+        self._send(
+            live,
+            lambda: self.client.update_app(self.app_id, {"instances": count}, force=self.p["force"], partial=True,
+                                           matches=matches),
+        )
+        self._follow(count, live)
+        return True
+
+    def _started_count(self, live):
+        p = self.p
+        if p["instances"] is not None:
+            return p["instances"]
+        defn_count = self.defn.get("instances") if self.defn else None
+        if live is not None and (live.get("instances") or 0) > 0:
+            return defn_count if defn_count else live["instances"]
+        suspended = sum(1 for t in (live or {}).get("tasks") or [] if isinstance(t, dict) and is_suspended(t))
+        if suspended:
+            return suspended
+        return defn_count if defn_count else 1
+
+    def _missing(self, state):
+        raise _Fail(
+            "App '%s' does not exist, and state=%s can only create it from a definition; give definition or src"
+            % (self.app_id, state)
+        )
+
+    # ---- states ----------------------------------------------------------------------
+
+    def run_state(self, live):
+        state = self.p["state"]
+        self._remember_live_secrets(live)
+        if state == "absent":
+            return self.absent(live)
+        if state == "present":
+            if live is None:
+                if self.defn is None:
+                    self._missing(state)
+                return self.create(self._desired_body())
+            if self.defn is None:
+                if self.p["instances"] is not None:
+                    self.scale(live, self.p["instances"])
+                else:
+                    self._set_diff(normalize_app_definition(live), normalize_app_definition(live))
+            else:
+                self.converge(live, self._desired_body())
+        elif state == "stopped":
+            if live is None:
+                if self.defn is None:
+                    self._missing(state)
+                return self.create(self._desired_body(instances=0))
+            if self.defn is None:
+                self.scale(live, 0)
+            else:
+                self.converge(live, self._desired_body(instances=0))
+        elif state == "started":
+            count = self._started_count(live)
+            if live is None:
+                if self.defn is None:
+                    self._missing(state)
+                return self.create(self._desired_body(instances=count))
+            if self.defn is None:
+                self.scale(live, count)
+            else:
+                self.converge(live, self._desired_body(instances=count))
+        elif state == "restarted":
+            return self.restarted(live)
+        if not self.result["changed"]:
+            self._finish_app(live)
+
+    def restarted(self, live):
+        if live is None:
+            if self.defn is None:
+                self._missing("restarted")
+            return self.create(self._desired_body())
+        body = self._desired_body() if self.defn is not None else None
+        if body is not None:
+            target = self._desired_norm(body, live).get("instances", 1)
+        else:
+            target = live.get("instances", 0)
+        if not target:
+            raise _Fail(
+                "App '%s' has 0 instances, so there is nothing to restart; use state=started to start it" % self.app_id
+            )
+        kind = None
+        if body is not None:
+            kind = self.converge(live, body)
+            if kind == "config":
+                # A config change already replaced every task.
+                return
+            if kind is not None and not self.module.check_mode:
+                live = self.client.get_app(self.app_id) or live
+        else:
+            live_norm = normalize_app_definition(live)
+            self._set_diff(live_norm, live_norm)
+        self.result["changed"] = True
+        if self.module.check_mode:
+            self.result["app"] = self.result["app"] or mask_app(live, self.secret_env)
+            self.result["changes"] = sorted(set(self.result["changes"]) | {"tasks (restart)"})
+            return
+        self._send(live, lambda: self.client.restart_app(self.app_id, force=self.p["force"]))
+        self._follow(target, live)
+
+    def absent(self, live):
+        if live is None:
+            return
+        live_norm = normalize_app_definition(live)
+        if is_resident(live) and not self.p["allow_data_loss"]:
+            paths = ", ".join(v.get("containerPath", "?") for v in persistent_volumes(live))
+            raise _Fail(
+                "App '%s' has persistent volumes (%s); removing it destroys them and the data on them. Nothing was "
+                "sent. Set allow_data_loss=true to remove it anyway, or use state=stopped to stop it and keep the "
+                "data" % (self.app_id, paths)
+            )
+        self._set_diff(None, live_norm)
+        self.result["changes"] = ["app (removed)"]
+        if self.module.check_mode:
+            self.result["changed"] = True
+            return
+        self._send(live, lambda: self.client.delete_app(self.app_id, force=self.p["force"]))
+        if self.p["wait"]:
+            waiter = self._get_waiter()
+            start = waiter.deadline.elapsed()
+            waiter.wait_deployment(self.result["deployment_id"], self.app_id)
+            waiter.wait_absent(self.app_id)
+            self.result["duration"] = round(waiter.deadline.elapsed() - start, 3)
+
+    def run(self):
+        self.validate_input()
+        live = self.client.get_app(self.app_id)
+        for _round in range(MAX_LOCK_ROUNDS):
+            try:
+                self.run_state(live)
+                return self.result
+            except _Locked as locked:
+                self._get_waiter().wait_unlocked(self.app_id, locked.ids)
+                live = self.client.get_app(self.app_id)
+        raise _Fail("App '%s' stayed locked by new deployments; nothing was changed. Try force=true" % self.app_id)
+
+
+def main():
+    argument_spec = dict(
+        app_id=dict(type="str"),
+        definition=dict(type="dict"),
+        src=dict(type="path"),
+        state=dict(type="str", default="present", choices=["present", "started", "stopped", "restarted", "absent"]),
+        instances=dict(type="int"),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=600),
+        wait_for=dict(type="str", choices=["deployment", "healthy", "running"]),
+        force=dict(type="bool", default=False),
+        allow_data_loss=dict(type="bool", default=False),
+        partial=dict(type="bool", default=False),
+        secret_env=dict(type="list", elements="str", default=[], no_log=False),
+    )
+    module = MarathonModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[("definition", "src")],
+        required_one_of=[("app_id", "definition", "src")],
+    )
+    runner = AppRunner(module)
+    try:
+        result = runner.run()
+    except _Fail as e:
+        result = dict(runner.result)
+        result.update(e.extra)
+        module.fail_json(msg=e.msg, **result)
+    except _Locked as e:
+        module.fail_json(msg="App '%s' is locked by deployments %s" % (runner.app_id, ", ".join(e.ids)), **runner.result)
+    except WaitTimeout as e:
+        result = dict(runner.result)
+        result.update(e.to_result())
+        module.fail_json(msg=str(e), **result)
+    except MarathonError as e:
+        module.fail_from_error(e, **runner.result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
