@@ -580,10 +580,6 @@ def canonical_id(raw_id, base="/"):
     return "/" + "/".join(segments)
 
 
-def _parent_segments(app_id):
-    return _split_id(app_id)[:-1]
-
-
 # ---------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------
@@ -606,6 +602,8 @@ def _fmt_num(v):
 _ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz", ".zip")
 
 _DOCKER_NETWORK_MODES = {"BRIDGE": "container/bridge", "USER": "container", "HOST": "host"}
+# --mesos_bridge_name default: an ipAddress naming it asks for bridge networking
+MESOS_BRIDGE_NAME = "mesos-bridge"
 
 
 def is_resident(app):
@@ -659,8 +657,8 @@ def _strip_nulls(d):
     return {k: v for k, v in d.items() if v is not None}
 
 
-def _validate_old_api(app, pairs):
-    """AppValidation.validateOldAppAPI (§4.1 step 2), on the request as sent."""
+def _validate_old_api(app, pairs, update):
+    """AppValidation.validateOldAppAPI / validateOldAppUpdateAPI (§4.1 step 2), on the request as sent."""
     container = app.get("container")
     docker = (container or {}).get("docker")
     if container and docker:
@@ -676,12 +674,14 @@ def _validate_old_api(app, pairs):
         if len(names) != len(set(names)):
             pairs.append(("/container/docker/portMappings", "Port names must be unique."))
     ip = app.get("ipAddress")
-    if ip is not None and (container or {}).get("type", "DOCKER") == "DOCKER" and container is not None \
-            and (ip.get("discovery") or {}).get("ports"):
+    if ip is not None and container is not None and (container.get("type") or "DOCKER") == "DOCKER" \
+            and ip.get("discovery") is not None:
         pairs.append(("/ipAddress", "ipAddress/discovery is not allowed for Docker containers"))
     if app.get("uris") and app.get("fetch"):
         pairs.append(("/uris", "may not be set in conjunction with fetch"))
-    if docker and docker.get("network") is not None and app.get("networks") is not None:
+    # an App needs non-empty networks here, an AppUpdate only a present field
+    nets_given = app.get("networks") is not None if update else bool(app.get("networks"))
+    if docker and docker.get("network") is not None and nets_given:
         pairs.append(("/", "must not specify both container.docker.network and networks"))
     if ip is not None and app.get("networks"):
         pairs.append(("/", "must not specify both networks and ipAddress"))
@@ -697,98 +697,172 @@ def _validate_old_api(app, pairs):
             pairs.append(("/", "cannot specify both ports and port definitions"))
 
 
-def _migrate(app, *, full, default_missing_ports):
-    """§4.1 step 3 on a type-checked request dict (App or AppUpdate). Returns a new dict.
+class _NormalizationError(Exception):
+    """Marathon's NormalizationException: answered as 422 {"message": ...}."""
 
-    ``default_missing_ports``: add the default port definitions / mappings when
-    absent (full apps); partial updates only migrate what they carry.
-    ``full``: a full App (portIndex rule of §4.1: added only when the request
-    listed ports) vs. an update (always added).
-    """
-    app = copy.deepcopy(app)
-    listed_ports = (app.get("portDefinitions") is not None or app.get("ports") is not None
-                    or (app.get("container") or {}).get("portMappings") is not None
-                    or ((app.get("container") or {}).get("docker") or {}).get("portMappings") is not None)
 
-    # uris -> fetch
-    uris = app.pop("uris", None)
-    if uris and not app.get("fetch"):
-        app["fetch"] = [{"uri": u, "extract": u.endswith(_ARCHIVE_SUFFIXES), "executable": False, "cache": False}
-                        for u in uris]
+def _network_translation(ip, docker_network, networks):
+    """NetworkTranslation of AppNormalization (§4.1 step 3): deprecated fields → networks."""
+    if ip is not None and docker_network is not None and networks is None:
+        if docker_network == "HOST":
+            return [{"mode": "host"}]
+        if docker_network == "USER":
+            return [_drop_none({"mode": "container", "name": ip.get("networkName"), "labels": ip.get("labels")})]
+        if docker_network == "BRIDGE":
+            return [_drop_none({"mode": "container/bridge", "labels": ip.get("labels")})]
+        raise _NormalizationError(f"unsupported docker network type {docker_network}")
+    if ip is not None and docker_network is None and networks is None:
+        if ip.get("networkName") == MESOS_BRIDGE_NAME:
+            return [_drop_none({"mode": "container/bridge", "labels": ip.get("labels")})]
+        return [_drop_none({"mode": "container", "name": ip.get("networkName"), "labels": ip.get("labels")})]
+    if ip is None and docker_network is not None and networks is None:
+        if docker_network in _DOCKER_NETWORK_MODES:
+            return [{"mode": _DOCKER_NETWORK_MODES[docker_network]}]
+        raise _NormalizationError(f"unsupported docker network type {docker_network}")
+    if ip is None and docker_network is None:
+        return networks
+    raise _NormalizationError("cannot mix deprecated and canonical network APIs")
 
-    # ports -> portDefinitions
-    ports = app.pop("ports", None)
-    if ports is not None and app.get("portDefinitions") is None:
-        app["portDefinitions"] = [{"port": p} for p in ports]
 
-    # ipAddress / docker.network -> networks
-    container = app.get("container")
-    docker = (container or {}).get("docker") if container else None
-    ip = app.pop("ipAddress", None)
-    docker_network = docker.pop("network", None) if docker else None
-    if app.get("networks") is None:
-        if docker_network is not None:
-            mode = _DOCKER_NETWORK_MODES.get(docker_network)
-            if docker_network == "USER":
-                net = {"mode": "container"}
-                if ip is not None and ip.get("networkName"):
-                    net["name"] = ip["networkName"]
-                if ip is not None and ip.get("labels"):
-                    net["labels"] = ip["labels"]
-                app["networks"] = [net]
-            elif mode is not None:
-                app["networks"] = [{"mode": mode}]
-            # NONE: no network of its own; Marathon 1.10 treats it as host.
-            else:
-                app["networks"] = [{"mode": "host"}]
-        elif ip is not None:
-            net = {"mode": "container"}
-            if ip.get("networkName"):
-                net["name"] = ip["networkName"]
-            if ip.get("labels"):
-                net["labels"] = ip["labels"]
-            app["networks"] = [net]
-            discovery_ports = (ip.get("discovery") or {}).get("ports") or []
-            if discovery_ports and (container is None or container.get("portMappings") is None):
-                if container is None:
-                    container = app["container"] = {"type": "MESOS"}
-                container["portMappings"] = [
-                    {k2: v for k2, v in (("containerPort", dp.get("number", 0)), ("name", dp.get("name")),
-                                         ("protocol", dp.get("protocol")), ("labels", dp.get("labels"))) if v is not None}
-                    for dp in discovery_ports]
+def _drop_none(d):
+    return {k: v for k, v in d.items() if v is not None}
 
-    # docker.portMappings -> container.portMappings
+
+def _migrate_container(container, discovery):
+    """migrateDockerPortMappings, migrateIpDiscovery and dropDockerNetworks."""
+    container = dict(container)
+    docker = container.get("docker")
     if docker is not None:
+        docker = dict(docker)
+        container["docker"] = docker
         dpm = docker.pop("portMappings", None)
-        if dpm is not None and container.get("portMappings") is None:
-            container["portMappings"] = dpm
+        if dpm is not None:
+            if container.get("portMappings") is not None and dpm:
+                raise _NormalizationError("cannot specify both portMappings and docker.portMappings")
+            if container.get("portMappings") is None:
+                container["portMappings"] = dpm
+    if discovery is not None and discovery.get("ports"):
+        ctype = container.get("type") or "DOCKER"
+        if ctype != "MESOS":
+            raise _NormalizationError(f"ipAddress.discovery.ports do not apply for container type {ctype}")
+        if container.get("portMappings") is not None:
+            raise _NormalizationError("container.portMappings and ipAddress.discovery.ports must not both be set")
+        # the old IP-per-container API had no host ports
+        container["portMappings"] = [
+            _drop_none({"containerPort": dp.get("number", 0), "labels": dp.get("labels"), "name": dp.get("name"),
+                        "protocol": dp.get("protocol")})
+            for dp in discovery["ports"]]
+    if docker is not None:
+        docker.pop("network", None)
+    return container
 
-    networks = app.get("networks")
-    if default_missing_ports:
-        nets = networks if networks else [{"mode": "host"}]
-        host = any(n.get("mode", "container") == "host" for n in nets)
-        if host:
-            if app.get("portDefinitions") is None:
-                app["portDefinitions"] = [{"port": 0, "name": "default"}]
-        else:
-            if app.get("container") is None:
-                app["container"] = {"type": "MESOS"}
-            if app["container"].get("portMappings") is None:
-                app["container"]["portMappings"] = [{"containerPort": 0, "name": "default"}]
 
-    # healthChecks: portIndex 0 when no port given (§4.1)
-    if app.get("healthChecks") is not None and (listed_ports or not full):
-        for hc in app["healthChecks"]:
-            protocol = hc.get("protocol", "HTTP")
-            if protocol != "COMMAND" and hc.get("command") is None \
-                    and hc.get("port") is None and hc.get("portIndex") is None:
-                hc["portIndex"] = 0
+def _health_checks_with_port_index(checks):
+    """Add portIndex 0 to non-COMMAND checks that name no port (backwards compatibility, §4.1)."""
+    out = []
+    for hc in checks:
+        hc = dict(hc)
+        if hc.get("protocol", "HTTP") != "COMMAND" and hc.get("port") is None and hc.get("portIndex") is None:
+            hc["portIndex"] = 0
+        out.append(hc)
+    return out
 
-    # readiness checks: default status codes
-    for rc in app.get("readinessChecks") or []:
-        if rc.get("httpStatusCodesForReady") is None:
-            rc["httpStatusCodesForReady"] = [200]
+
+def _readiness_with_default_codes(checks):
+    return [dict(rc, httpStatusCodesForReady=rc.get("httpStatusCodesForReady") or [200]) for rc in checks]
+
+
+def _fetch_from_uris(uris, fetch):
+    if uris and not fetch:
+        return [{"uri": u, "extract": u.endswith(_ARCHIVE_SUFFIXES), "executable": False, "cache": False}
+                for u in uris]
+    if uris and fetch:
+        raise _NormalizationError("cannot specify both uris and fetch fields")
+    return fetch
+
+
+def _has_non_host(networks):
+    return any(n.get("mode", "container") != "host" for n in networks or [])
+
+
+def _migrate_full(app):
+    """AppNormalization.forDeprecated for a full App (§4.1 step 3). Returns a new dict."""
+    app = copy.deepcopy(app)
+    uris = app.pop("uris", None)
+    fetch = _fetch_from_uris(uris, app.get("fetch"))
+    if fetch is not None:
+        app["fetch"] = fetch
+    ip = app.pop("ipAddress", None)
+    container = app.get("container")
+    docker_network = ((container or {}).get("docker") or {}).get("network")
+    networks = _network_translation(ip, docker_network, app.get("networks") or None) or []
+    app["networks"] = networks
+    non_host = _has_non_host(networks)
+
+    raw_port_definitions = app.get("portDefinitions")
+    ports = app.pop("ports", None)
+    migrated = raw_port_definitions if raw_port_definitions is not None else (
+        [{"port": p} for p in ports] if ports is not None else None)
+    if non_host:
+        app.pop("portDefinitions", None)
+    else:
+        app["portDefinitions"] = migrated if migrated is not None else [{"port": 0, "name": "default"}]
+
+    if container is None and ip is not None:
+        container = {"type": "MESOS"}  # ipAddress without a container implies an empty Mesos container
+    if container is not None:
+        # the order of these steps matters (it is Marathon's)
+        container = _migrate_container(container, (ip or {}).get("discovery"))
+        if not non_host:
+            container.pop("portMappings", None)
+        elif container.get("portMappings") is None:
+            container["portMappings"] = [{"containerPort": 0, "name": "default"}]
+        if non_host and migrated is not None:
+            missing = len(migrated) - len(container["portMappings"])
+            if missing > 0:
+                container["portMappings"] = list(container["portMappings"]) + [{} for _ in range(missing)]
+        app["container"] = container
+
+    # For a full App the portIndex default applies only when the request itself listed port
+    # definitions (not `ports`) or the container ends up with port mappings.
+    if app.get("healthChecks") and (raw_port_definitions or (container is not None
+                                                            and container.get("portMappings") is not None)):
+        app["healthChecks"] = _health_checks_with_port_index(app["healthChecks"])
+    if app.get("readinessChecks"):
+        app["readinessChecks"] = _readiness_with_default_codes(app["readinessChecks"])
     return app
+
+
+def _migrate_update(update):
+    """AppNormalization.forDeprecatedUpdates + forUpdates for an AppUpdate body."""
+    update = copy.deepcopy(update)
+    uris = update.pop("uris", None)
+    fetch = _fetch_from_uris(uris, update.get("fetch"))
+    if fetch is not None:
+        update["fetch"] = fetch
+    ip = update.pop("ipAddress", None)
+    container = update.get("container")
+    docker_network = ((container or {}).get("docker") or {}).get("network")
+    networks = _network_translation(ip, docker_network, update.get("networks"))
+    if networks is not None:
+        update["networks"] = networks
+    if container is None and ip is not None:
+        container = {"type": "MESOS"}
+    if container is not None:
+        container = _migrate_container(container, (ip or {}).get("discovery"))
+    ports = update.pop("ports", None)
+    if update.get("portDefinitions") is None and ports is not None:
+        update["portDefinitions"] = [{"port": p} for p in ports]
+    # forUpdates: non-host networks without a container get the default Mesos container
+    if container is None and networks is not None and _has_non_host(networks):
+        container = {"type": "MESOS", "portMappings": [{"containerPort": 0, "name": "default"}]}
+    if container is not None:
+        update["container"] = container
+    if update.get("healthChecks") is not None:
+        update["healthChecks"] = _health_checks_with_port_index(update["healthChecks"])
+    if update.get("readinessChecks") is not None:
+        update["readinessChecks"] = _readiness_with_default_codes(update["readinessChecks"])
+    return update
 
 
 def _canon_labels(labels):
@@ -1017,15 +1091,22 @@ def _validate_app(app, pairs, *, raw_cmd, mesos_role, valid_roles, features):
         # Marathon's check is `length > 1`, so a one-character cmd is refused too.
         pairs.append(("/", "must not be an empty string"))
 
-    # networks
+    # networks (NetworkValidation; localmarathon has no --default_network_name)
     modes = [n["mode"] for n in networks]
-    if len(networks) > 1 and ("host" in modes or "container/bridge" in modes):
-        pairs.append(("/networks", "host or container/bridge networking may not be combined with other networks"))
-    for i, n in enumerate(networks):
-        if n["mode"] == "container" and not n.get("name"):
-            pairs.append((f"/networks({i})/name", "Network name must be specified when container network is selected."))
-        if n["mode"] != "container" and n.get("name"):
-            pairs.append((f"/networks({i})/name", "must be empty"))
+    if any(n["mode"] == "container" and not n.get("name") for n in networks):
+        pairs.append(("/networks", "Network name must be specified when container network is selected."))
+    if any(n["mode"] == "host" and (n.get("name") or n.get("labels")) for n in networks):
+        pairs.append(("/networks", "Host networks may not have names or labels"))
+    if any(n["mode"] == "container/bridge" and n.get("name") for n in networks):
+        pairs.append(("/networks", "Bridge networks may not have names"))
+    named = [n["name"] for n in networks if n.get("name")]
+    if len(named) != len(set(named)) or sum(1 for n in networks if n["mode"] == "container" and not n.get("name")) > 1:
+        pairs.append(("/networks", "Duplicate networks are not allowed"))
+    counts = {m: modes.count(m) for m in ("host", "container/bridge", "container")}
+    if not ((counts["host"] <= 1 and counts["container/bridge"] == 0 and counts["container"] == 0)
+            or (counts["host"] == 0 and counts["container/bridge"] <= 1 and counts["container"] == 0)
+            or (counts["host"] == 0 and counts["container/bridge"] == 0 and counts["container"] > 0)):
+        pairs.append(("/networks", "May specify a single host network, single bridge network, or else 1-to-n container networks"))
     if container and container["type"] == "DOCKER" and modes.count("container") > 1:
         pairs.append(("/", "may only specify a single container network when using the Docker container engine"))
 
@@ -1038,8 +1119,6 @@ def _validate_app(app, pairs, *, raw_cmd, mesos_role, valid_roles, features):
         fixed = [pd["port"] for pd in pds if pd["port"] != 0]
         if len(fixed) != len(set(fixed)):
             pairs.append(("/portDefinitions", "Ports must be unique."))
-        if not host:
-            pairs.append(("/", "portDefinitions are only allowed with host-networking"))
     if container:
         pms = container.get("portMappings") or []
         names = [pm["name"] for pm in pms if "name" in pm]
@@ -1225,7 +1304,8 @@ def _build_canonical(a, app_id, mesos_role):
     bridge = any(n["mode"] == "container/bridge" for n in networks)
     container = a.get("container")
     if container is None and not host:
-        container = {"type": "MESOS"}
+        # forPostValidation: container networking without a container gets a Mesos one
+        container = {"type": "MESOS", "portMappings": [{"containerPort": 0, "name": "default"}]}
     canon_container = _canon_container(container, host, bridge) if container is not None else None
     resident = bool(canon_container and any("persistent" in v for v in canon_container["volumes"]))
     external = bool(canon_container and any("external" in v for v in canon_container["volumes"]))
@@ -1251,10 +1331,10 @@ def _build_canonical(a, app_id, mesos_role):
         out["container"] = canon_container
     out["cpus"] = _f(a.get("cpus", 1.0))
     if a.get("dependencies"):
-        parent = _parent_segments(app_id)
         deps = []
         for d in a["dependencies"]:
-            resolved = "/" + "/".join(_resolve(_split_id(d), [] if d.startswith("/") else parent))
+            # /v2/apps canonicalizes dependencies against the root group, not the app's parent
+            resolved = "/" + "/".join(_resolve(_split_id(d), []))
             if resolved not in deps:
                 deps.append(resolved)
         out["dependencies"] = deps
@@ -1278,10 +1358,8 @@ def _build_canonical(a, app_id, mesos_role):
     out["mem"] = _f(a.get("mem", 128.0))
     out["gpus"] = _i(a.get("gpus", 0))
     out["networks"] = networks
-    if host:
+    if host:  # the writer drops portDefinitions for container networking
         out["portDefinitions"] = [_canon_port_definition(pd) for pd in a.get("portDefinitions") or []]
-    elif a.get("portDefinitions"):
-        out["portDefinitions"] = [_canon_port_definition(pd) for pd in a["portDefinitions"]]
     if a.get("readinessChecks"):
         out["readinessChecks"] = [_canon_readiness(rc) for rc in a["readinessChecks"]]
     if resident:
@@ -1362,59 +1440,66 @@ def normalize_app(raw, *, path_id=None, existing=None, partial=False, mesos_role
                   enabled_features=frozenset()):
     """Run the §4.1 pipeline on a request body; return the canonical app.
 
-    path_id: id from the URL (PUT/PATCH) — it wins over any id in the body.
+    path_id: id from the URL (PUT/PATCH) — it wins over any id in the body,
+        and the body is then read as an AppUpdate (no required id).
     existing: the stored canonical app (or None).
-    partial: PUT partialUpdate=true / PATCH (merged onto ``existing``).
+    partial: PUT partialUpdate=true / PATCH (merged onto ``existing``; a
+        missing ``existing`` means the PUT creates the app from the body).
+    mesos_role: Marathon's --mesos_role (role default and valid roles).
+    enabled_features: Marathon's --enable_features (secrets, gpu_resources,
+        external_volumes).
     """
     features = frozenset(enabled_features)
     update_body = path_id is not None
     _raml_check(raw, update=update_body)
     body = _strip_nulls(raw)
     pairs = []
-    _validate_old_api(body, pairs)
+    merging = partial and existing is not None
+    _validate_old_api(body, pairs, update=merging)
     if pairs:
         raise _not_valid(pairs)
+    try:
+        if merging:
+            update = _migrate_update(body)
+            source = _merge_update(existing, update)
+            body_id = existing.get("id")
+        else:
+            source = _migrate_full(body)
+            body_id = body.get("id")
+    except _NormalizationError as exc:
+        raise MarathonApiError(422, {"message": str(exc)})
+    source.pop("version", None)  # read-only; silently ignored (§3.1.4)
 
-    if partial and existing is not None:
-        # §3.1.4: top-level fields in the update replace the stored ones wholesale.
-        update = _migrate(body, full=False, default_missing_ports=False)
-        merged = copy.deepcopy(existing)
-        for key, value in update.items():
-            if key in ("version", "versionInfo"):
-                continue
-            merged[key] = value
-        # Quirk (§3.1.4): executorResources / resourceLimits come from the update only.
-        for key in ("executorResources", "resourceLimits"):
-            if key not in update:
-                merged.pop(key, None)
-        if "networks" in update:
-            host = any(n.get("mode", "container") == "host" for n in update["networks"] or [{"mode": "host"}])
-            if not host and "portDefinitions" not in update:
-                merged.pop("portDefinitions", None)
-            if host and "container" not in update and merged.get("container"):
-                merged["container"].pop("portMappings", None)
-            if host and "portDefinitions" not in update and merged.get("portDefinitions") is None:
-                merged["portDefinitions"] = [{"port": 0, "name": "default"}]
-        source = _migrate(merged, full=True, default_missing_ports=True)
-        # health checks were already given their portIndex above; stored ones stay as they are.
-        if "healthChecks" not in update and existing.get("healthChecks") is not None:
-            source["healthChecks"] = copy.deepcopy(existing["healthChecks"])
-        body_id = existing.get("id")
-    else:
-        source = _migrate(body, full=True, default_missing_ports=True)
-        body_id = body.get("id")
-
-    if "version" in source:
-        source.pop("version")  # read-only; silently ignored on full bodies (§3.1.4)
     app_id = _resolve_app_id(body_id, path_id, pairs)
     if pairs:
         raise _not_valid(pairs)
+    # Only reachable through updates: a full App has these dropped during migration.
+    networks = source.get("networks") or [{"mode": "host"}]
+    if _has_non_host(networks) and source.get("portDefinitions"):
+        pairs.append(("/", "portDefinitions are only allowed with host-networking"))
+    if any(n.get("mode", "container") == "host" for n in networks) \
+            and ((source.get("container") or {}).get("portMappings")):
+        pairs.append(("/", "portMappings are not allowed with host-networking"))
     app = _build_canonical(source, app_id, mesos_role)
     _validate_app(app, pairs, raw_cmd=source.get("cmd"), mesos_role=mesos_role,
                   valid_roles=_valid_roles(app_id, mesos_role, existing), features=features)
     if pairs:
         raise _not_valid(pairs)
     return app
+
+
+def _merge_update(existing, update):
+    """appUpdateRamlReader: each top-level field of the update replaces the stored one (§3.1.4)."""
+    merged = copy.deepcopy(existing)
+    for key, value in update.items():
+        if key in ("id", "version", "versionInfo"):
+            continue
+        merged[key] = copy.deepcopy(value)
+    # Quirk (§3.1.4): executorResources / resourceLimits are taken from the update only.
+    for key in ("executorResources", "resourceLimits"):
+        if key not in update:
+            merged.pop(key, None)
+    return merged
 
 
 def validate_version_body(raw):

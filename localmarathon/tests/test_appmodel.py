@@ -108,16 +108,13 @@ def test_raml_example_app_is_refused_like_marathon():
     status, body = err(norm, raw)
     assert status == 422 and body["message"] == "Object is not valid"
     assert {"path": "/", "errors": ["cannot specify both an IP address and port"]} in body["details"]
-    # without the deprecated ipAddress: cmd with args, port definitions on a bridge
-    # network and an env secret that is not declared are each refused
+    # without the deprecated ipAddress: cmd with args and an undeclared env secret are refused
     del raw["ipAddress"]
     status, body = err(norm, raw, enabled_features={"secrets"}, mesos_role="mesos_role")
     assert body["details"] == [
-        {"path": "/", "errors": [
-            "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'.",
-            "portDefinitions are only allowed with host-networking"]},
+        {"path": "/", "errors": ["AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'."]},
         {"path": "/env/PASSWORD", "errors": ["references an undefined secret"]}]
-    del raw["args"], raw["portDefinitions"]
+    del raw["args"]
     raw["env"]["PASSWORD"] = {"secret": "secret1"}
     app = norm(raw, enabled_features={"secrets"}, mesos_role="mesos_role")
     assert app["networks"] == [{"mode": "container/bridge"}]
@@ -228,7 +225,7 @@ def test_defaults_of_a_minimal_app():
     ({"role": "*"}, "role", "*"),
     ({"acceptedResourceRoles": ["*", "*"]}, "acceptedResourceRoles", ["*"]),
     ({"env": {"A": "1", "B": ""}}, "env", {"A": "1", "B": ""}),
-    ({"dependencies": ["b", "../c", "/d/e"], "id": "/g/a"}, "dependencies", ["/g/b", "/c", "/d/e"]),
+    ({"dependencies": ["b", "../c", "/d/e", "/b"], "id": "/g/a"}, "dependencies", ["/b", "/c", "/d/e"]),
     ({"check": {"http": {"portIndex": 0}}}, "check",
      {"http": {"portIndex": 0, "scheme": "HTTP"}, "intervalSeconds": 60, "timeoutSeconds": 20, "delaySeconds": 15}),
 ])
@@ -326,7 +323,12 @@ def test_host_networking_hides_port_mappings():
      {"gracePeriodSeconds": 300, "ignoreHttp1xx": False, "intervalSeconds": 60, "maxConsecutiveFailures": 3,
       "path": "/health", "portIndex": 0, "protocol": "HTTP", "ipProtocol": "IPv4", "timeoutSeconds": 20,
       "delaySeconds": 15}),
+    # deprecated `ports` do not count (Marathon looks at the request's portDefinitions)
     ({"ports": [0]},
+     {"gracePeriodSeconds": 300, "ignoreHttp1xx": False, "intervalSeconds": 60, "maxConsecutiveFailures": 3,
+      "path": "/health", "protocol": "HTTP", "ipProtocol": "IPv4", "timeoutSeconds": 20, "delaySeconds": 15}),
+    # container networking: the container always has port mappings, so portIndex is added
+    ({"networks": [{"mode": "container/bridge"}], "container": {"type": "MESOS"}},
      {"gracePeriodSeconds": 300, "ignoreHttp1xx": False, "intervalSeconds": 60, "maxConsecutiveFailures": 3,
       "path": "/health", "portIndex": 0, "protocol": "HTTP", "ipProtocol": "IPv4", "timeoutSeconds": 20,
       "delaySeconds": 15}),
@@ -594,10 +596,21 @@ def with_volume(vol):
      not_valid(("/", ["must not specify both networks and ipAddress"]))),
     ({"id": "/a", "networks": [{"mode": "host"}], "container": {"docker": {"image": "i", "network": "HOST"}}}, {},
      not_valid(("/", ["must not specify both container.docker.network and networks"]))),
-    ({"id": "/a", "cmd": "xx", "networks": [{"mode": "container/bridge"}], "portDefinitions": [{"port": 0}]}, {},
-     not_valid(("/", ["portDefinitions are only allowed with host-networking"]))),
     ({"id": "/a", "cmd": "xx", "networks": [{"mode": "container"}]}, {},
-     not_valid(("/networks(0)/name", ["Network name must be specified when container network is selected."]))),
+     not_valid(("/networks", ["Network name must be specified when container network is selected."]))),
+    ({"id": "/a", "container": {"docker": {"image": "i", "network": "USER"}}}, {},
+     not_valid(("/networks", ["Network name must be specified when container network is selected."]))),
+    ({"id": "/a", "cmd": "xx", "networks": [{"mode": "host", "name": "n"}]}, {},
+     not_valid(("/networks", ["Host networks may not have names or labels"]))),
+    ({"id": "/a", "cmd": "xx", "networks": [{"mode": "container/bridge", "name": "n"}]}, {},
+     not_valid(("/networks", ["Bridge networks may not have names"]))),
+    ({"id": "/a", "cmd": "xx", "networks": [{"mode": "container", "name": "n"}, {"mode": "container", "name": "n"}]},
+     {}, not_valid(("/networks", ["Duplicate networks are not allowed"]))),
+    ({"id": "/a", "cmd": "xx", "networks": [{"mode": "host"}, {"mode": "container/bridge"}]}, {},
+     not_valid(("/networks", ["May specify a single host network, single bridge network, or else 1-to-n container networks"]))),
+    ({"id": "/a", "container": {"type": "DOCKER", "docker": {"image": "i"}},
+      "networks": [{"mode": "container", "name": "a"}, {"mode": "container", "name": "b"}]}, {},
+     not_valid(("/", ["may only specify a single container network when using the Docker container engine"]))),
     ({"id": "/a", "container": {"type": "DOCKER"}, "cmd": "xx"}, {}, not_valid(("/container/docker", ["not defined"]))),
     ({"id": "/a", "container": {"type": "MESOS", "docker": {"image": "i", "network": "BRIDGE"}}}, {},
      not_valid(("/container/docker/network", ["must be empty"]))),
@@ -681,3 +694,53 @@ def test_semantic_errors(raw, kw, expected):
 def test_semantically_valid_edge_cases(raw, kw):
     app = normalize_app(raw, **kw)
     assert normalize_app(json.loads(json.dumps(app)), **kw) == app
+
+
+# ---------------------------------------------------------------------------
+# forDeprecated port and network rules
+# ---------------------------------------------------------------------------
+
+def test_port_definitions_on_container_network_pad_port_mappings():
+    app = normalize_app({"id": "/p", "networks": [{"mode": "container/bridge"}],
+                         "container": {"type": "DOCKER", "docker": {"image": "x"},
+                                       "portMappings": [{"containerPort": 80}]},
+                         "portDefinitions": [{"port": 0}, {"port": 0}, {"port": 0}]})
+    assert "portDefinitions" not in app
+    assert app["container"]["portMappings"] == [
+        {"containerPort": 80, "hostPort": 0, "labels": {}, "protocol": "tcp", "servicePort": 0},
+        {"containerPort": 0, "hostPort": 0, "labels": {}, "protocol": "tcp", "servicePort": 0},
+        {"containerPort": 0, "hostPort": 0, "labels": {}, "protocol": "tcp", "servicePort": 0}]
+
+
+def test_port_mappings_on_host_network_are_dropped_for_full_apps():
+    app = normalize_app({"id": "/p", "container": {"type": "DOCKER", "docker": {"image": "x"},
+                                                   "portMappings": [{"containerPort": 80}]}})
+    assert "portMappings" not in app["container"]
+    assert app["portDefinitions"] == [{"port": 0, "name": "default", "protocol": "tcp"}]
+
+
+@pytest.mark.parametrize("ip, docker_network, networks", [
+    ({"networkName": "mesos-bridge"}, None, [{"mode": "container/bridge"}]),
+    ({"labels": {"a": "b"}}, "BRIDGE", [{"mode": "container/bridge", "labels": {"a": "b"}}]),
+    ({"networkName": "x"}, "HOST", [{"mode": "host"}]),
+    ({"networkName": "blue"}, "USER", [{"name": "blue", "mode": "container"}]),
+])
+def test_ip_address_translation(ip, docker_network, networks):
+    docker = {"image": "i"}
+    if docker_network:
+        docker["network"] = docker_network
+    app = normalize_app({"id": "/n", "ipAddress": ip, "container": {"type": "DOCKER", "docker": docker}})
+    assert app["networks"] == networks
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"id": "/n", "container": {"docker": {"image": "i", "network": "NONE"}}}, "unsupported docker network type NONE"),
+    ({"id": "/n", "container": {"docker": {"image": "i", "network": "BRIDGE", "portMappings": [{"containerPort": 1}]},
+                                "portMappings": [{"containerPort": 2}]}},
+     "cannot specify both portMappings and docker.portMappings"),
+    ({"id": "/n", "cmd": "xx", "ipAddress": {"networkName": "n", "discovery": {"ports": [{"name": "a", "number": 1}]}},
+      "container": {"type": "MESOS", "portMappings": []}},
+     "container.portMappings and ipAddress.discovery.ports must not both be set"),
+])
+def test_normalization_exceptions(raw, message):
+    assert err(normalize_app, raw) == (422, {"message": message})
