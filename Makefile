@@ -24,6 +24,9 @@ help:
 
 venv: $(VENV_STAMP) $(COLLECTION_LINK)
 
+# localmarathon is installed editable in "compat" mode (a .pth path entry): the default
+# import-hook mode loses to the localmarathon/ project directory whenever Python runs
+# from the repo root, which then imports as an empty namespace package.
 $(VENV_STAMP): requirements/dev.txt $(wildcard localmarathon/pyproject.toml)
 	@if [ -z "$(PYTHON)" ]; then \
 		echo "make venv: python3.11 was not found on PATH; install Python 3.11 or run 'make venv PYTHON=/path/to/python3.11'" >&2; exit 1; fi
@@ -32,7 +35,7 @@ $(VENV_STAMP): requirements/dev.txt $(wildcard localmarathon/pyproject.toml)
 	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet -r requirements/dev.txt
 	@if [ -f localmarathon/pyproject.toml ]; then \
 		echo "installing localmarathon (editable)"; \
-		$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet --no-deps -e ./localmarathon; \
+		$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet --no-deps -e ./localmarathon --config-settings editable_mode=compat; \
 	else echo "localmarathon/pyproject.toml is not there yet; localmarathon not installed"; fi
 	@touch $@
 

@@ -41,7 +41,10 @@ fi
 lm_start() {
     local data_dir url
     data_dir=$(mktemp -d "${TMPDIR:-/tmp}/localmarathon.XXXXXX") || return 1
-    if ! url=$("${LM_PYTHON:-python}" -m localmarathon.ctl up --data-dir "$data_dir" --port 0 "$@"); then
+    # Run from the data dir: "python -m" puts the current directory first on
+    # sys.path, and in the repo root the localmarathon/ project dir would shadow
+    # the installed package.
+    if ! url=$(cd "$data_dir" && "${LM_PYTHON:-python}" -m localmarathon.ctl up --data-dir "$data_dir" --port 0 "$@"); then
         echo "lm_start: localmarathon did not start; its log ($data_dir/localmarathon.log) ends with:" >&2
         tail -n 30 "$data_dir/localmarathon.log" >&2 2>/dev/null
         return 1
@@ -57,7 +60,7 @@ lm_start() {
 lm_stop() {
     local data_dir=${1:-${LM_DATA_DIR:-}}
     [[ -n "$data_dir" ]] || return 0
-    "${LM_PYTHON:-python}" -m localmarathon.ctl down --data-dir "$data_dir"
+    (cd "$data_dir" && "${LM_PYTHON:-python}" -m localmarathon.ctl down --data-dir "$data_dir")
 }
 
 lm_stop_all() {
