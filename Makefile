@@ -7,7 +7,9 @@ SHELL := /bin/bash
 VENV ?= .venv
 # The interpreter the venv is built from, resolved to the real binary: a venv made
 # from a pyenv shim or another temporary symlink breaks once that link changes.
-PYTHON ?= $(shell p=$$(command -v python3.11 2>/dev/null) && exe=$$("$$p" -c 'import sys; print(sys.executable)' 2>/dev/null) && readlink -f "$$exe")
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for p in python3.11 python3; do exe=$$("$$p" -c 'import sys; assert sys.version_info >= (3, 11); print(sys.executable)' 2>/dev/null) && { readlink -f "$$exe"; break; }; done)
+endif
 VENV_STAMP := $(VENV)/.dcos-marathon-venv.stamp
 # Lets ansible-playbook/ansible-doc in the checkout find dcos.marathon (see ansible.cfg).
 COLLECTION_LINK := collections/ansible_collections/dcos/marathon
@@ -29,7 +31,7 @@ venv: $(VENV_STAMP) $(COLLECTION_LINK)
 # from the repo root, which then imports as an empty namespace package.
 $(VENV_STAMP): requirements/dev.txt $(wildcard localmarathon/pyproject.toml)
 	@if [ -z "$(PYTHON)" ]; then \
-		echo "make venv: python3.11 was not found on PATH; install Python 3.11 or run 'make venv PYTHON=/path/to/python3.11'" >&2; exit 1; fi
+		echo "make venv: no Python 3.11 or newer on PATH (python3.11, python3); install one or run 'make venv PYTHON=/path/to/python3.11'" >&2; exit 1; fi
 	@if [ ! -x $(VENV)/bin/python ]; then echo "creating $(VENV) with $(PYTHON)"; "$(PYTHON)" -m venv $(VENV); fi
 	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet "$$(grep -E '^pip==' requirements/dev.txt)"
 	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet -r requirements/dev.txt
