@@ -438,31 +438,29 @@ class Agent:
 
     def _send_stop(self, task: _Task):
         plan = task.plan
-        try:
-            if plan is not None and not plan.stop_group:
-                self._signal_leader(task, plan.stop_signal)
-            else:
-                os.killpg(task.pgid, plan.stop_signal if plan else signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        if plan is not None and not plan.stop_group:
+            self._signal(task, plan.stop_signal, group=False)
+        else:
+            self._signal(task, plan.stop_signal if plan else signal.SIGTERM, group=True)
 
-    def _signal_leader(self, task: _Task, sig: int):
+    def _signal(self, task: _Task, sig: int, group: bool):
+        # Under the task lock and only before the worker reaps the main process: while it is (at
+        # worst) a zombie its pid and process group id cannot be recycled.
         with task.lock:
-            if task.exited:
+            if task.exited or task.proc is None:
                 return
-            if task.pidfd is not None:
-                # pidfd: no risk of hitting a recycled pid
-                signal.pidfd_send_signal(task.pidfd, sig)
-            else:
-                os.kill(task.proc.pid, sig)
+            try:
+                if group:
+                    os.killpg(task.pgid, sig)
+                elif task.pidfd is not None:
+                    signal.pidfd_send_signal(task.pidfd, sig)
+                else:
+                    os.kill(task.proc.pid, sig)
+            except ProcessLookupError:
+                pass
 
     def _escalate(self, task: _Task):
-        if task.pgid is None:
-            return
-        try:
-            os.killpg(task.pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        self._signal(task, signal.SIGKILL, group=True)
 
     def _run(self, task: _Task):
         spec = task.spec
@@ -545,21 +543,25 @@ class Agent:
             stderr.close()
         self._status(task, TASK_RUNNING)
         try:
-            rc = proc.wait()
-        finally:
-            with task.lock:
-                task.exited = True
-                if task.kill_timer is not None:
-                    task.kill_timer.cancel()
-                if task.pidfd is not None:
-                    os.close(task.pidfd)
-                    task.pidfd = None
-            # Mesos destroys the whole container when its main process ends.
-            try:
-                os.killpg(task.pgid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self._watchdog.remove(task.pgid)
+            # Wait for the exit but leave the zombie: it pins the process group id, so killing the
+            # leftovers below cannot hit a recycled group.
+            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        except ChildProcessError:
+            pass
+        with task.lock:
+            task.exited = True
+            if task.kill_timer is not None:
+                task.kill_timer.cancel()
+        # Mesos destroys the whole container when its main process ends.
+        try:
+            os.killpg(task.pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self._watchdog.remove(task.pgid)
+        rc = proc.wait()
+        if task.pidfd is not None:
+            os.close(task.pidfd)
+            task.pidfd = None
         return rc
 
     def _finish(self, task: _Task, plan: images.ProcessPlan, rc: int):
