@@ -639,7 +639,7 @@ def host_ports(app):
     """Host ports an instance needs: None = dynamic, an int = fixed port (§8.3 host-port rule)."""
     if _is_host_networking(app):
         if app.get("requirePorts"):
-            return [pd.get("port", 0) for pd in app.get("portDefinitions") or []]
+            return [pd.get("port", 0) or None for pd in app.get("portDefinitions") or []]
         return [None for _ in app.get("portDefinitions") or []]
     out = []
     for pm in (app.get("container") or {}).get("portMappings") or []:
