@@ -836,19 +836,20 @@ class Cluster:
         plan = dep.plan_json()
         if dep.current_step == 0:
             self._begin_step(dep, 1, plan, effects)
-            return
-        actions = dep.current_actions()
-        done = True
-        for action in actions:
-            state = dep.action_state.setdefault(action["app"], {})
-            if not self._action_done(dep, action, state, effects):
-                done = False
-        if not done:
-            return
-        self.publish(ev.deployment_step_success(plan, dep.current_step))
-        if dep.current_step < dep.total_steps:
+        # Steps whose actions are already satisfied (StartApplication, scaling to 0...) complete in
+        # the same tick, so a deployment is not visible longer than its work takes.
+        while True:
+            done = True
+            for action in dep.current_actions():
+                state = dep.action_state.setdefault(action["app"], {})
+                if not self._action_done(dep, action, state, effects):
+                    done = False
+            if not done:
+                return
+            self.publish(ev.deployment_step_success(plan, dep.current_step))
+            if dep.current_step >= dep.total_steps:
+                break
             self._begin_step(dep, dep.current_step + 1, plan, effects)
-            return
         self.deployments.pop(dep.id, None)
         for action in [a for s in dep.steps for a in s]:
             if action["action"] == "StopApplication":
