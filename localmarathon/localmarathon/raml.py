@@ -16,6 +16,17 @@ violations, array item count/uniqueness, and undeclared properties. RAML 1.0 all
 properties unless ``additionalProperties: false``; Marathon's types never say, so this checker is
 strict by default (an undeclared field is an invented field) -- pass ``strict=False`` for RAML's
 own rule. Annotations (``(pragma.*)``), ``default``, ``example(s)``, ``description`` are ignored.
+
+For checking a server's real responses:
+
+* ``response_type(method, path, status, version="1.10.26") -> str | None`` -- the body type of that
+  response: what the resource RAML files (``api.raml`` and its ``!include``s) declare, corrected by
+  ``RESPONSE_OVERRIDES`` where the reference (marathon-api.md) says 1.10 answers differently or the
+  RAML gives only an example. ``None`` when no JSON body type is known.
+* ``check_response(method, path, status, body, version="1.10.26") -> list[str]`` -- ``check_body``
+  with that type; an unknown response with a body yields one problem saying so.
+* Extra types, in RAML, for bodies Marathon sends that its RAML does not describe: the library
+  ``lm`` (``SUPPLEMENT_RAML``), e.g. ``lm.AppResponse``, ``lm.MarathonError``.
 """
 
 from __future__ import annotations
@@ -31,7 +42,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["check_body", "shared_dir", "TypeLibrary", "load_library"]
+__all__ = ["check_body", "check_response", "response_type", "shared_dir", "TypeLibrary", "load_library"]
 
 _SCALARS = {
     "string", "number", "integer", "boolean", "nil", "any",
@@ -177,17 +188,43 @@ _FACET_KEYS = {
 }
 
 
-class TypeLibrary:
-    """All ``*.raml`` libraries of one version's types directory."""
+# Bodies that Marathon 1.10 sends but its RAML does not describe (or describes wrongly); each type
+# cites the reference section it follows.
+SUPPLEMENT_RAML = """
+#%RAML 1.0 Library
+uses:
+  app: app.raml
+  strings: stringTypes.raml
+  error: error.raml
+types:
+  AppResponse:  # GET /v2/apps/{id} (3.1.2): the app wrapped in "app"
+    properties:
+      app: app.AppInfo
+  ValidationDetail:  # 422 details (2): one entry per path
+    properties:
+      path: string
+      errors: string[]
+  MarathonError:  # every JSON error body of 2: message, details as string or list, 409 deployments
+    properties:
+      message: string
+      details?: string | (ValidationDetail | error.ErrorDetail)[]
+      deployments?: strings.Identifiable[]
+"""
+SUPPLEMENT_STEM = "lm"
 
-    def __init__(self, types_dir: Path, api_raml: Path | None = None):
+
+class TypeLibrary:
+    """All ``*.raml`` libraries of one version's types directory (plus the ``lm`` supplement)."""
+
+    def __init__(self, types_dir: Path, api_raml: Path | None = None, supplement: str | None = SUPPLEMENT_RAML):
         if not types_dir.is_dir():
             raise ValueError(f"RAML types directory not found: {types_dir} (set MARATHON_SHARED_DIR?)")
         self.files: dict[str, dict] = {}
         self.uses: dict[str, dict[str, str]] = {}
-        for path in sorted(types_dir.glob("*.raml")):
-            data = _load_yaml(path)
-            stem = path.stem
+        sources = [(p.stem, _load_yaml(p)) for p in sorted(types_dir.glob("*.raml"))]
+        if supplement is not None and (types_dir / "app.raml").is_file():
+            sources.append((SUPPLEMENT_STEM, yaml.safe_load(supplement)))
+        for stem, data in sources:
             self.files[stem] = data.get("types") or {}
             self.uses[stem] = {
                 alias: Path(target).stem for alias, target in (data.get("uses") or {}).items()
@@ -402,14 +439,17 @@ class _Checker:
             self._scalar(node, value, path, out)
 
     def _union(self, node: _Union, value, path, out):
-        best = None
+        best, best_rank = None, None
         for option in node.options:
             problems: list[str] = []
             self.check(option, value, path, problems)
             if not problems:
                 return
-            if best is None or len(problems) < len(best):
-                best = problems
+            # Explain with the closest option: same JSON kind first, then fewest problems.
+            kind_mismatch = problems[0].startswith(f"{path}: expected ") and ", got " in problems[0]
+            rank = (kind_mismatch, len(problems))
+            if best_rank is None or rank < best_rank:
+                best, best_rank = problems, rank
         out.append(f"{path}: {_short(value)} matches none of {node.label}")
         out.extend(best or [])
 
@@ -532,3 +572,102 @@ def check_body(type_name: str, body: Any, version: str = "1.10.26", *, strict: b
     problems: list[str] = []
     _Checker(lib, strict).check(node, body, "/", problems)
     return problems
+
+
+# -- responses ---------------------------------------------------------------------------------
+
+# (METHOD, path template, status) -> type, where marathon-api.md says what 1.10 sends and the resource
+# RAML has no type, a wrong status, or a type that lacks fields the server really writes.
+_ERROR_STATUSES = (400, 403, 404, 409, 422, 500, 503)
+RESPONSE_OVERRIDES: dict[tuple[str, str, int], str] = {
+    ("GET", "/v2/apps", 200): "app.AppList",  # RAML's type is commented out
+    ("POST", "/v2/apps", 201): "app.AppInfo",  # created app with tasks/deployments/counts
+    ("GET", "/v2/apps/{app_id}", 200): "lm.AppResponse",  # 3.1.2
+    ("PUT", "/v2/apps/{app_id}", 200): "deploymentResult.DeploymentResult",  # update of an existing app
+    ("PUT", "/v2/apps", 200): "deploymentResult.DeploymentResult",
+    ("PATCH", "/v2/apps", 200): "deploymentResult.DeploymentResult",
+    ("DELETE", "/v2/apps/{app_id}", 200): "deploymentResult.DeploymentResult",  # 3.1.7
+    ("POST", "/v2/apps/{app_id}/restart", 200): "deploymentResult.DeploymentResult",  # 3.1.6
+    ("GET", "/v2/apps/{app_id}/versions", 200): "app.VersionList",  # 3.1.8
+    ("DELETE", "/v2/deployments/{deployment_id}", 200): "deploymentResult.DeploymentResult",  # 3.3
+    ("DELETE", "/v2/leader", 200): "error.Error",  # {"message":"Leadership abdicated","details":[]} (11)
+    ("GET", "/v2/groups", 200): "group.GroupInfo",
+    ("GET", "/v2/groups/{group_id}", 200): "group.GroupInfo",
+}
+_API_ROOT_RE = re.compile(r"^/service/marathon(?=/|$)")
+
+
+def _norm_path(path: str) -> str:
+    path = _API_ROOT_RE.sub("", path.split("?", 1)[0])
+    path = re.sub(r"/{2,}", "/", path)
+    return path.rstrip("/") or "/"
+
+
+@dataclass
+class _Route:
+    method: str
+    template: str
+    regex: re.Pattern
+    literal: int
+    responses: dict  # status -> type expression | None
+
+
+def _template_regex(template: str) -> tuple[re.Pattern, int]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    # App ids span several segments (Jersey's {id:.+}); the most literal template wins ties.
+    regex = "".join("(.+)" if p.startswith("{") else re.escape(p) for p in parts)
+    return re.compile(f"^{regex}$"), sum(len(p) for p in parts if not p.startswith("{"))
+
+
+@functools.lru_cache(maxsize=8)
+def _routes(version: str, base: str | None) -> list[_Route]:
+    root = Path(base) if base else shared_dir()
+    api_dir = root / "marathon-api" / f"marathon-{version}" / "api"
+    api = _load_yaml(api_dir / "api.raml")
+    table: dict[tuple[str, str], dict] = {}
+
+    def walk(node: dict, rel_dir: Path, prefix: str) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict) and set(value) == {"!include"}:
+                inc = rel_dir / value["!include"]
+                value = _load_yaml(inc) if inc.suffix == ".raml" else None
+            if isinstance(key, str) and key.startswith("/"):
+                walk(value or {}, rel_dir, prefix + key)
+            elif key in ("get", "put", "post", "patch", "delete", "head") and isinstance(value, dict):
+                entry = table.setdefault((key.upper(), _norm_path(prefix)), {})
+                for status, resp in (value.get("responses") or {}).items():
+                    body = (resp or {}).get("body") or {}
+                    json_body = body.get("application/json") if isinstance(body, dict) else None
+                    entry[int(status)] = json_body.get("type") if isinstance(json_body, dict) else None
+
+    walk(api, api_dir, "")
+    for (method, template, status), type_name in RESPONSE_OVERRIDES.items():
+        table.setdefault((method, template), {})[status] = type_name
+    routes = []
+    for (method, template), responses in table.items():
+        regex, literal = _template_regex(template)
+        routes.append(_Route(method, template, regex, literal, responses))
+    return routes
+
+
+def response_type(method: str, path: str, status: int, version: str = "1.10.26") -> str | None:
+    method = method.upper()
+    npath = _norm_path(path)
+    matches = [r for r in _routes(version, os.environ.get("MARATHON_SHARED_DIR") or None)
+               if r.method == method and r.regex.match(npath)]
+    if not matches:
+        return "lm.MarathonError" if status in _ERROR_STATUSES else None
+    route = max(matches, key=lambda r: r.literal)
+    if status in _ERROR_STATUSES:
+        # The RAML's error.Error lacks the path entries, string details and 409 deployments of 2.
+        return "lm.MarathonError"
+    return route.responses.get(status)
+
+
+def check_response(method: str, path: str, status: int, body: Any, version: str = "1.10.26") -> list[str]:
+    type_name = response_type(method, path, status, version)
+    if type_name is None:
+        if body is None:
+            return []
+        return [f"{method.upper()} {_norm_path(path)} {status}: no RAML type known for this response"]
+    return check_body(type_name, body, version)

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from localmarathon.raml import _Object, _Ref, check_body, load_library, shared_dir
+from localmarathon.raml import (
+    _Object,
+    _Ref,
+    check_body,
+    check_response,
+    load_library,
+    response_type,
+    shared_dir,
+)
 
 EXAMPLES = shared_dir() / "marathon-api" / "marathon-1.10.26" / "api" / "v2" / "examples"
 
@@ -184,6 +192,67 @@ def test_every_type_reference_in_1_10_resolves():
             walk(lib.named(stem, name))
             count += 1
     assert count > 150
+
+
+# -- response types -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "method, path, status, expected",
+    [
+        ("GET", "/v2/apps", 200, "app.AppList"),
+        ("GET", "/v2/apps/db", 200, "lm.AppResponse"),
+        ("GET", "/service/marathon/v2/apps//a/b/", 200, "lm.AppResponse"),
+        ("GET", "/v2/apps/a/b/tasks", 200, "task.TaskList"),
+        ("GET", "/v2/apps/db/versions", 200, "app.VersionList"),
+        ("GET", "/v2/apps/db/versions/2026-01-01T00:00:00.000Z", 200, "app.App"),
+        ("POST", "/v2/apps", 201, "app.AppInfo"),
+        ("PUT", "/v2/apps/db?force=true", 200, "deploymentResult.DeploymentResult"),
+        ("PATCH", "/v2/apps/db", 200, "deploymentResult.DeploymentResult"),
+        ("DELETE", "/v2/apps/db", 200, "deploymentResult.DeploymentResult"),
+        ("POST", "/v2/apps/db/restart", 200, "deploymentResult.DeploymentResult"),
+        ("DELETE", "/v2/apps/db/tasks/db.instance-1._app.1", 200, "task.TaskSingle | deploymentResult.DeploymentResult"),
+        ("POST", "/v2/tasks/delete", 200, "task.TaskList | deploymentResult.DeploymentResult"),
+        ("GET", "/v2/tasks", 200, "task.TaskList"),
+        ("GET", "/v2/deployments", 200, "deploymentInfo.DeploymentStepInfo[]"),
+        ("DELETE", "/v2/deployments/5ed4c0c5", 200, "deploymentResult.DeploymentResult"),
+        ("GET", "/v2/queue", 200, "queue.Queue"),
+        ("GET", "/v2/info", 200, "info.MarathonInfo"),
+        ("GET", "/v2/leader", 200, "info.LeaderInfo"),
+        ("GET", "/ping", 200, "string"),
+        ("GET", "/v2/leader", 404, "lm.MarathonError"),
+        ("PUT", "/v2/apps/db", 409, "lm.MarathonError"),
+        ("GET", "/v2/no/such/route", 500, "lm.MarathonError"),
+        ("GET", "/v2/events", 200, None),
+        ("DELETE", "/v2/queue/db/delay", 204, None),
+    ],
+)
+def test_response_type(method, path, status, expected):
+    assert response_type(method, path, status) == expected
+
+
+def test_supplement_types_accept_marathon_errors_and_reject_others():
+    ok = [
+        {"message": "Object is not valid", "details": [{"path": "/id", "errors": ["error.pattern"]}]},
+        {"message": "Invalid JSON", "details": "Unexpected character ('b' (code 98))"},
+        {"message": "App '/x' does not exist", "details": []},
+        {"message": "App is locked by one or more deployments. Override with the option '?force=true'.",
+         "deployments": [{"id": "5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43"}]},
+    ]
+    for body in ok:
+        assert check_response("POST", "/v2/apps", 422, body) == []
+    assert check_response("GET", "/v2/apps/x", 404, {"details": []}) == ["/message: required property missing (type MarathonError)"]
+    assert "/details(0)/errors: required property missing (type ValidationDetail)" in check_response(
+        "POST", "/v2/apps", 422, {"message": "m", "details": [{"path": "/id"}]}
+    )
+    app = _load("app.json")
+    assert check_response("GET", "/v2/apps/foo", 200, {"app": app}) == []
+    assert check_response("GET", "/v2/apps/foo", 200, app)[0] == "/app: required property missing (type AppResponse)"
+
+
+def test_check_response_flags_unknown_bodies():
+    assert check_response("GET", "/v2/events", 200, None) == []
+    assert check_response("GET", "/v2/events", 200, {"x": 1}) == ["GET /v2/events 200: no RAML type known for this response"]
 
 
 # -- RAML features on a synthetic library ---------------------------------------------------------
