@@ -14,10 +14,10 @@ description:
   - At the end of every playbook run, also after a failure, prints one row per inventory host
     (one host is one Marathon cluster) with its outcome, app version, healthy/instances and duration.
   - "Outcome is one of V(changed), V(unchanged), V(failed), V(interrupted) (the host started but
-    was stopped before it finished because another cluster of its batch failed) and V(not reached)
+    did not finish the playbook's tasks, for example when C(any_errors_fatal) stopped its batch) and V(not reached)
     (the rollout stopped before this cluster's batch)."
-  - App version and counts come from the last result of a C(dcos.marathon.marathon_app) task of the host,
-    or from the per-host custom stat C(rollout_summary) that P(dcos.marathon.rollout#playbook) sets with
+  - App version and counts come from the last result of a M(dcos.marathon.marathon_app) task of the host,
+    or from the per-host custom stat C(rollout_summary) that the playbook C(dcos.marathon.rollout) sets with
     M(ansible.builtin.set_stats) (which also records the previous version and rollbacks).
   - Every host matched by a play of the run gets a row, so a host that was never reached is listed too.
   - The same rows are written as JSON and as a Markdown table when O(json_path) or O(markdown_path) is set,
