@@ -38,14 +38,16 @@ class MarathonModule(object):
     ):
         spec = connection_argument_spec()
         spec.update(argument_spec or {})
+        # Only pass what is set: validate-modules checks the literal kwargs.
+        for name, value in (("required_one_of", required_one_of), ("required_if", required_if),
+                            ("required_by", required_by)):
+            if value:
+                kwargs[name] = value
         self._module = AnsibleModule(
             argument_spec=spec,
             supports_check_mode=supports_check_mode,
             mutually_exclusive=list(CONNECTION_MUTUALLY_EXCLUSIVE) + list(mutually_exclusive or []),
             required_together=list(CONNECTION_REQUIRED_TOGETHER) + list(required_together or []),
-            required_one_of=required_one_of,
-            required_if=required_if,
-            required_by=required_by,
             **kwargs
         )
         if not HAS_REQUESTS:

@@ -14,7 +14,7 @@ description:
   - Creates, updates, scales, stops, starts, restarts and removes one app on Marathon (plain, or on DC/OS).
   - The desired definition and the live app are compared in one normalized form (Marathon's defaults filled,
     read-only fields dropped, C(128) equal to C(128.0), C(postgres) equal to C(/postgres), missing equal to
-    empty, constraints and health checks compared as sets, C(port: 0) matching any assigned port, C(role)
+    empty, constraints and health checks compared as sets, a port V(0) matching any assigned port, C(role)
     compared only when set). When they match, nothing is sent; a task that changes nothing sends exactly one
     GET (plus one login when a DC/OS user or service account is used).
   - Apps with local persistent volumes (resident apps, such as a PostgreSQL database) are protected. Removing
@@ -24,7 +24,7 @@ description:
   - When the app is locked by a deployment in progress, the module waits for that deployment (up to
     O(wait_timeout), also with O(wait=false)) and then applies the change, unless O(force=true).
 author:
-  - dcos.marathon maintainers
+  - dcos.marathon maintainers (@dcos-marathon)
 options:
   app_id:
     description:
@@ -41,7 +41,7 @@ options:
     description:
       - Path of a JSON or YAML file with the app definition, instead of O(definition).
       - The file is read by the module, that is on the host the task runs on (usually the controller, with
-        C(connection: local)).
+        C(connection=local)).
     type: path
   state:
     description:
@@ -117,7 +117,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Nothing is sent except GET requests; RV(changed), RV(changes) and RV(diff) say what would change.
+      - Nothing is sent except GET requests; C(changed), RV(changes) and RV(diff) say what would change.
   diff_mode:
     support: full
     details:
