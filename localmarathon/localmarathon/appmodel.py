@@ -1074,6 +1074,42 @@ def _validate_volume(i, v, pairs):
             pairs.append((f"{base}/persistent/profileName", "must not be empty"))
 
 
+_ILLEGAL_OPERATOR = ("Constraint operator must be one of the following "
+                     "UNIQUE, CLUSTER, GROUP_BY, LIKE, MAX_PER or UNLIKE")
+
+
+def _is_int(text):
+    try:
+        int(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _app_constraint_problem(c):
+    field, op = c[0], c[1]
+    value = c[2] if len(c) > 2 else None
+    if field == "" and op == "":
+        return "Missing field and operator"
+    if op == "UNIQUE":
+        return "Value specified but not used" if value is not None else None
+    if op in ("CLUSTER", "IS"):
+        return None if value is not None else "Missing value"
+    if op == "GROUP_BY":
+        return None if value is None or _is_int(value) else "Value was specified but is not a number"
+    if op == "MAX_PER":
+        return None if value is None or _is_int(value) else "Value was not specified or is not a number"
+    if op in ("LIKE", "UNLIKE"):
+        if value is None:
+            return "A regular expression value must be provided"
+        try:
+            re.compile(value)
+        except re.error:
+            return f"'{value}' is not a valid regular expression"
+        return None
+    return _ILLEGAL_OPERATOR
+
+
 def _validate_app(app, pairs, *, raw_cmd, mesos_role, valid_roles, features):
     """Canonical + model validation on the canonical app (§2, §4.1, §7, §8, §9)."""
     container = app.get("container")
@@ -1208,18 +1244,11 @@ def _validate_app(app, pairs, *, raw_cmd, mesos_role, valid_roles, features):
             pairs.append((f"/readinessChecks({i})/timeoutSeconds",
                           f"got {rc['timeoutSeconds']}, expected less than {rc['intervalSeconds']}"))
 
-    # constraints
-    operators = ("UNIQUE", "CLUSTER", "GROUP_BY", "LIKE", "UNLIKE", "MAX_PER", "IS")
+    # constraints (SchedulingValidation.complyWithAppConstraintRules)
     for i, c in enumerate(app.get("constraints") or []):
-        if c[1] not in operators:
-            pairs.append((f"/constraints({i})", f"Constraint operator must be one of {', '.join(operators)}"))
-        elif c[1] in ("LIKE", "UNLIKE", "MAX_PER", "IS", "CLUSTER") and len(c) < 3:
-            pairs.append((f"/constraints({i})", f"Constraint {c[1]} requires a value"))
-        elif c[1] in ("LIKE", "UNLIKE") and len(c) == 3:
-            try:
-                re.compile(c[2])
-            except re.error:
-                pairs.append((f"/constraints({i})", f"'{c[2]}' is not a valid regular expression"))
+        problem = _app_constraint_problem(c)
+        if problem:
+            pairs.append((f"/constraints({i})", problem))
 
     # gpus
     if app["gpus"] > 0:
@@ -1265,7 +1294,7 @@ def _validate_app(app, pairs, *, raw_cmd, mesos_role, valid_roles, features):
         pairs.append(("/", "unreachableStrategy must be disabled for resident tasks"))
     if (app.get("labels") or {}).get("MARATHON_SINGLE_INSTANCE_APP") == "true":
         if app["instances"] > 1:
-            pairs.append(("/instances", f"got {app['instances']}, expected between 0 and 1"))
+            pairs.append(("/", "Single instance app may only have one instance"))
         if us["minimumHealthCapacity"] != 0.0:
             pairs.append(("/upgradeStrategy/minimumHealthCapacity",
                           f"got {_fmt_num(us['minimumHealthCapacity'])}, expected 0.0"))
@@ -1546,15 +1575,17 @@ def validate_resident_update(old_app, new_app, force=False):
     new_vols = {_volume_key(v) for v in persistent_volumes(new_app)}
     if old_vols != new_vols or len(persistent_volumes(old_app)) != len(persistent_volumes(new_app)):
         pairs.append(("/", "Persistent volumes can not be changed!"))
-    if is_resident(old_app) and is_resident(new_app):
-        for key, default in (("cpus", 1.0), ("mem", 128.0), ("disk", 0.0), ("gpus", 0), ("requirePorts", False)):
-            if old_app.get(key, default) != new_app.get(key, default):
-                pairs.append((f"/app(0)/{key}", _RESOURCE_MSG))
-        if host_ports(old_app) != host_ports(new_app):
-            pairs.append(("/app(0)/hostPorts", _HOST_PORTS_MSG))
-        old_role, new_role = old_app.get("role"), new_app.get("role")
-        if old_role is not None and new_role is not None and old_role != new_role and not force:
-            pairs.append(("/role", _role_change_msg(old_role, new_role)))
+    # residentUpdateIsValid runs when either side is resident, so the resource rules apply too.
+    for key, default in (("cpus", 1.0), ("mem", 128.0), ("disk", 0.0), ("gpus", 0), ("requirePorts", False)):
+        if old_app.get(key, default) != new_app.get(key, default):
+            pairs.append((f"/app(0)/{key}", _RESOURCE_MSG))
+    if host_ports(old_app) != host_ports(new_app):
+        pairs.append(("/app(0)/hostPorts", _HOST_PORTS_MSG))
+    # 1.9+: reservations keep their role, so a role change must be acknowledged with force
+    old_role, new_role = old_app.get("role"), new_app.get("role")
+    if is_resident(old_app) and old_role is not None and new_role is not None \
+            and old_role != new_role and not force:
+        pairs.append(("/role", _role_change_msg(old_role, new_role)))
     if pairs:
         raise _not_valid(pairs)
 

@@ -626,6 +626,24 @@ def with_volume(vol):
     ({"id": "/a", "cmd": "xx", "role": "other"}, {}, not_valid(("/role", ["got other, expected one of: [*]"]))),
     # nested apps may use the top-level group's name as role
     ({"id": "/dev/a", "cmd": "xx", "role": "prod"}, {}, not_valid(("/role", ["got prod, expected one of: [*, dev]"]))),
+    # constraints
+    ({"id": "/a", "cmd": "xx", "constraints": [["hostname", "UNIQUE", "x"]]}, {},
+     not_valid(("/constraints(0)", ["Value specified but not used"]))),
+    ({"id": "/a", "cmd": "xx", "constraints": [["rack", "CLUSTER"]]}, {},
+     not_valid(("/constraints(0)", ["Missing value"]))),
+    ({"id": "/a", "cmd": "xx", "constraints": [["rack", "GROUP_BY", "two"]]}, {},
+     not_valid(("/constraints(0)", ["Value was specified but is not a number"]))),
+    ({"id": "/a", "cmd": "xx", "constraints": [["rack", "MAX_PER", "x"]]}, {},
+     not_valid(("/constraints(0)", ["Value was not specified or is not a number"]))),
+    ({"id": "/a", "cmd": "xx", "constraints": [["rack", "LIKE"]]}, {},
+     not_valid(("/constraints(0)", ["A regular expression value must be provided"]))),
+    ({"id": "/a", "cmd": "xx", "constraints": [["rack", "UNLIKE", "("]]}, {},
+     not_valid(("/constraints(0)", ["'(' is not a valid regular expression"]))),
+    ({"id": "/a", "cmd": "xx", "constraints": [["hostname", "UNIQUE"], ["rack", "NEAR", "x"]]}, {},
+     not_valid(("/constraints(1)", [
+         "Constraint operator must be one of the following UNIQUE, CLUSTER, GROUP_BY, LIKE, MAX_PER or UNLIKE"]))),
+    ({"id": "/a", "cmd": "xx", "constraints": [["", ""]]}, {},
+     not_valid(("/constraints(0)", ["Missing field and operator"]))),
     # §8.2 volumes
     (with_volume({"containerPath": "a/b", "mode": "RW", "persistent": {"size": 1}}), {"mesos_role": "slave_public"},
      not_valid(("/container/volumes(0)/containerPath", ['value must not contain "/"']))),
@@ -665,7 +683,7 @@ def with_volume(vol):
     (resident(acceptedResourceRoles=["slave_public"]), {"mesos_role": "slave_public"},
      not_valid(("/acceptedResourceRoles", ['A resident app must have `acceptedResourceRoles = ["*"]`.']))),
     (resident(labels={"MARATHON_SINGLE_INSTANCE_APP": "true"}, instances=2), {"mesos_role": "slave_public"},
-     not_valid(("/instances", ["got 2, expected between 0 and 1"]),
+     not_valid(("/", ["Single instance app may only have one instance"]),
                ("/upgradeStrategy/minimumHealthCapacity", ["got 0.5, expected 0.0"]))),
     # several violations are grouped per path
     (resident(role="*", unreachableStrategy={"inactiveAfterSeconds": 1},
@@ -690,6 +708,9 @@ def test_semantic_errors(raw, kw, expected):
     ({"id": "/a", "args": ["ls"]}, {}),
     ({"id": "/a", "cmd": "xx", "healthChecks": [{"protocol": "HTTP", "port": 80}], "portDefinitions": []}, {}),
     ({"id": "/a", "cmd": "xx", "healthChecks": [{"protocol": "COMMAND", "command": {"value": "true"}}] * 2}, {}),
+    ({"id": "/a", "cmd": "xx", "constraints": [["hostname", "UNIQUE"], ["rack", "GROUP_BY"], ["rack", "GROUP_BY", "3"],
+                                               ["a", "CLUSTER", "b"], ["a", "LIKE", "r.*"], ["a", "UNLIKE", "x"],
+                                               ["a", "MAX_PER", "2"], ["a", "IS", "b"]]}, {}),
 ])
 def test_semantically_valid_edge_cases(raw, kw):
     app = normalize_app(raw, **kw)

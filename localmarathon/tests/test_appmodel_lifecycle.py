@@ -299,6 +299,9 @@ def test_turning_an_app_resident_or_back_is_refused():
     for old, new in ((plain, res), (res, plain)):
         assert err(validate_resident_update, old, new) == not_valid(("/", ["Persistent volumes can not be changed!"]))
     assert validate_resident_update(plain, dict(plain, cpus=4.0)) is None
+    # the resource rules apply as well when one side is resident
+    assert err(validate_resident_update, plain, resident_app(cpus=2, mem=128)) == not_valid(
+        ("/", ["Persistent volumes can not be changed!"]), ("/app(0)/cpus", [RES_MSG]))
     assert validate_resident_update(None, res) is None
 
 
