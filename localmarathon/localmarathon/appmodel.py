@@ -1583,7 +1583,7 @@ def validate_resident_update(old_app, new_app, force=False):
         pairs.append(("/app(0)/hostPorts", _HOST_PORTS_MSG))
     # 1.9+: reservations keep their role, so a role change must be acknowledged with force
     old_role, new_role = old_app.get("role"), new_app.get("role")
-    if is_resident(old_app) and old_role is not None and new_role is not None \
+    if is_resident(new_app) and old_role is not None and new_role is not None \
             and old_role != new_role and not force:
         pairs.append(("/role", _role_change_msg(old_role, new_role)))
     if pairs:

@@ -294,7 +294,7 @@ def test_resident_role_change_needs_force():
 
 
 def test_turning_an_app_resident_or_back_is_refused():
-    plain = normalize_app({"id": "/db", "cmd": "run"})
+    plain = normalize_app({"id": "/db", "cmd": "run"}, mesos_role="slave_public")
     res = resident_app(cpus=1, mem=128)
     for old, new in ((plain, res), (res, plain)):
         assert err(validate_resident_update, old, new) == not_valid(("/", ["Persistent volumes can not be changed!"]))
@@ -303,6 +303,11 @@ def test_turning_an_app_resident_or_back_is_refused():
     assert err(validate_resident_update, plain, resident_app(cpus=2, mem=128)) == not_valid(
         ("/", ["Persistent volumes can not be changed!"]), ("/app(0)/cpus", [RES_MSG]))
     assert validate_resident_update(None, res) is None
+    # a plain app in another role turning resident also meets the role rule
+    other_role = normalize_app({"id": "/db", "cmd": "run"})
+    status, body = err(validate_resident_update, other_role, res)
+    assert [d["path"] for d in body["details"]] == ["/", "/role"]
+    assert [d["path"] for d in err(validate_resident_update, other_role, res, force=True)[1]["details"]] == ["/"]
 
 
 # ---------------------------------------------------------------------------
