@@ -21,14 +21,22 @@ from localmarathon.agent import Agent, LaunchSpec, build_task_env, launch_delay
 TIME_SCALE = 20.0
 
 
-def marked_pids(marker: str) -> list[int]:
-    """Live processes whose environment carries ``marker`` (zombies have an empty environ)."""
+def marked_pids(marker: str, root=None) -> list[int]:
+    """Live processes carrying ``marker`` in their environment or working below ``root``.
+
+    PostgreSQL overwrites its environment block with its process title, so its processes are
+    found by their working directory (the data directory) instead. Zombies match neither.
+    """
     needle = marker.encode()
+    root = os.path.realpath(root) + "/" if root else None
     found = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+        if not entry.isdigit() or int(entry) == os.getpid():
             continue
         try:
+            if root is not None and (os.readlink(f"/proc/{entry}/cwd") + "/").startswith(root):
+                found.append(int(entry))
+                continue
             with open(f"/proc/{entry}/environ", "rb") as fh:
                 if needle in fh.read():
                     found.append(int(entry))
@@ -37,10 +45,10 @@ def marked_pids(marker: str) -> list[int]:
     return found
 
 
-def wait_no_marked(marker: str, timeout: float = 5.0) -> list[int]:
+def wait_no_marked(marker: str, timeout: float = 5.0, root=None) -> list[int]:
     deadline = time.monotonic() + timeout
     while True:
-        left = marked_pids(marker)
+        left = marked_pids(marker, root)
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.02)
@@ -98,7 +106,7 @@ def agent(tmp_path, marker):
     a = Agent(tmp_path / "data", "S0", time_scale=TIME_SCALE)
     yield a
     a.shutdown(timeout=5)
-    left = wait_no_marked(marker)
+    left = wait_no_marked(marker, root=a.data_dir)
     assert not left, f"task processes left behind: {left}"
 
 
