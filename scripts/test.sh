@@ -144,7 +144,19 @@ step_integration() {
         return 0
     fi
     say "targets: $(echo "$targets" | tr '\n' ' ')"
-    (cd "$COLL" && ansible-test integration --local --python "$PYVER" --color no)
+    local log="$WORK/integration.log"
+    (cd "$COLL" && ansible-test integration --local --python "$PYVER" --color no) 2>&1 | tee "$log"
+    ((PIPESTATUS[0] == 0)) || return 1
+    # ansible-test skips some targets with only a warning (aliases such as
+    # destructive, unstable, needs/...); a target that did not run is a failure here.
+    local target skipped=()
+    for target in $targets; do
+        grep -q "^Running $target integration test" "$log" || skipped+=("$target")
+    done
+    if ((${#skipped[@]})); then
+        say "ansible-test did not run these targets (see the warnings above): ${skipped[*]}"
+        return 1
+    fi
 }
 
 step_lint() {
