@@ -511,13 +511,14 @@ def comparison_views(desired, live):
 def app_differs(desired, live):
     """True when the normalized ``desired`` would change the normalized ``live``."""
     d, lv = comparison_views(desired, live)
-    return d != lv
+    # JSON text compares True and 1 as different, unlike Python's ==.
+    return _sort_key(d) != _sort_key(lv)
 
 
 def changed_fields(desired, live):
     """Top-level field names that differ (for messages and check mode)."""
     d, lv = comparison_views(desired, live)
-    return sorted(k for k in set(d) | set(lv) if d.get(k) != lv.get(k))
+    return sorted(k for k in set(d) | set(lv) if _sort_key(d.get(k)) != _sort_key(lv.get(k)))
 
 
 def _host_ports(app):
@@ -539,7 +540,7 @@ def resident_violations(desired, live):
     if sorted(map(_sort_key, persistent_volumes(d))) != sorted(map(_sort_key, persistent_volumes(lv))):
         fields.append("container.volumes (persistent)")
     for key in RESIDENT_RESOURCE_FIELDS:
-        if d.get(key) != lv.get(key):
+        if _sort_key(d.get(key)) != _sort_key(lv.get(key)):
             fields.append(key)
     if _host_ports(d) != _host_ports(lv):
         fields.append("host ports")
