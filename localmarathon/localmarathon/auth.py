@@ -20,7 +20,10 @@ Interface used by the server:
   with ``WWW-Authenticate: acsjwt``. ``headers`` is a mapping or an ``http.client.HTTPMessage``.
 * ``expire_all()`` -- every token issued so far stops working (fault ``expire_tokens``).
 * Extras: ``issue_token(uid, ttl_seconds=None) -> str`` mints a token for a known account (for tests);
-  ``forbidden() -> (403, headers, body)`` Admin Router's 403 page.
+  ``forbidden() -> (403, headers, body)`` Admin Router's 403 page; ``providers() -> (200, headers, body)``
+  for ``GET /acs/api/v1/auth/providers`` (public), which the DC/OS CLI reads after its
+  ``HEAD /pkgpanda/active.buildinfo.full.json`` challenge (expects 401 + ``WWW-Authenticate``) to pick
+  between the uid/password and the service-account login (dcos-cli ``pkg/login``).
 
 Tokens, passwords and keys are never logged or put into error messages.
 """
@@ -43,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 log = logging.getLogger(__name__)
 
 LOGIN_PATH = "/acs/api/v1/auth/login"
+PROVIDERS_PATH = "/acs/api/v1/auth/providers"
 DEFAULT_TTL_SECONDS = 3600
 # A service-account login JWT is meant to be short lived (the CLIs use now+5 min); tokens with a
 # far-future exp are still accepted, as IAM does.
@@ -285,6 +289,22 @@ class Authenticator:
     def unauthorized():
         headers = {"Content-Type": "text/html", "WWW-Authenticate": "acsjwt"}
         return 401, headers, _HTML_401.encode()
+
+    @staticmethod
+    def providers():
+        def provider(kind: str, method: str) -> dict:
+            return {
+                "authentication-type": kind,
+                "client-method": method,
+                "config": {"start_flow_url": LOGIN_PATH},
+                "description": "Default DC/OS login provider",
+            }
+
+        body = {
+            "dcos-users": provider("dcos-uid-password", "dcos-usercredential-post-receive-authtoken"),
+            "dcos-services": provider("dcos-uid-servicekey", "dcos-servicecredential-post-receive-authtoken"),
+        }
+        return 200, dict(_JSON), json.dumps(body).encode()
 
     @staticmethod
     def forbidden():

@@ -319,3 +319,14 @@ def test_over_real_http(auth):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_providers_and_forbidden_pages():
+    status, headers, body = Authenticator.providers()
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    providers = json.loads(body)
+    kinds = {p["authentication-type"] for p in providers.values()}
+    assert kinds == {"dcos-uid-password", "dcos-uid-servicekey"}
+    assert all(p["config"]["start_flow_url"] == LOGIN_PATH for p in providers.values())
+    status, headers, body = Authenticator.forbidden()
+    assert status == 403 and headers["Content-Type"] == "text/html" and b"403 Forbidden" in body
