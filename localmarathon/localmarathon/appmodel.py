@@ -652,9 +652,16 @@ def host_ports(app):
 # Normalization (§4.1) and canonical output shapes (§4.2)
 # ---------------------------------------------------------------------------
 
-def _strip_nulls(d):
-    """Optional fields set to null read as absent (Play validateOpt)."""
-    return {k: v for k, v in d.items() if v is not None}
+def _strip_nulls(value):
+    """Optional fields set to null read as absent (Play validateOpt), at every depth.
+
+    Only called after the RAML check, which already refused nulls in required fields.
+    """
+    if isinstance(value, dict):
+        return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_nulls(v) for v in value]
+    return value
 
 
 def _validate_old_api(app, pairs, update):

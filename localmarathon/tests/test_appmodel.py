@@ -341,6 +341,14 @@ def test_health_check_port_index_rule_for_full_apps(extra, expected_hc):
     assert json.dumps(app["healthChecks"][0]) == json.dumps(expected_hc)
 
 
+def test_resending_get_output_adds_port_index_like_marathon():
+    app = normalize_app({"id": "/h", "cmd": "serve", "healthChecks": [{"protocol": "TCP"}]})
+    assert "portIndex" not in app["healthChecks"][0]
+    again = normalize_app(json.loads(json.dumps(app)))
+    assert again["healthChecks"][0]["portIndex"] == 0
+    assert normalize_app(json.loads(json.dumps(again))) == again
+
+
 @pytest.mark.parametrize("hc, expected", [
     ({"protocol": "HTTP", "path": "/x", "portIndex": 0},
      '{"gracePeriodSeconds": 300, "ignoreHttp1xx": false, "intervalSeconds": 60, "maxConsecutiveFailures": 3, '
