@@ -279,18 +279,18 @@ def list_tasks(client, app_id):
     return tasks, summarize_counts(tasks)
 
 
-def count_to_wait_for(module, client, app_id, wait_for, count):
+def count_to_wait_for(module, client, app_id, wait_for, count, tasks, counts):
     """The count to wait for; fails at once when the wait can never end."""
     if app_id is None:
         return 1 if count is None else count
     app = client.get_app(app_id)
     if app is None:
         module.fail_json(msg="App '%s' does not exist, so its tasks cannot become %s" % (app_id, wait_for),
-                         tasks=[], summary=summarize_counts([]), waited=0.0)
+                         tasks=tasks, summary=counts, waited=0.0)
     if wait_for == "healthy" and not app.get("healthChecks"):
         module.fail_json(msg="App '%s' has no health checks, so wait_for=healthy can never be met; "
                              "use wait_for=running" % app_id,
-                         tasks=[], summary=summarize_counts([]), waited=0.0)
+                         tasks=tasks, summary=counts, waited=0.0)
     if count is not None:
         return count
     if wait_for == "suspended":
@@ -329,14 +329,14 @@ def main():
         waited = 0.0
         if p["wait_for"]:
             wait_for = p["wait_for"]
-            count = count_to_wait_for(module, client, app_id, wait_for, p["count"])
+            count = count_to_wait_for(module, client, app_id, wait_for, p["count"], tasks, counts)
             start = time.monotonic()
             deadline = start + p["wait_timeout"]
             while not condition_met(counts, wait_for, count):
                 now = time.monotonic()
                 if now >= deadline:
                     module.fail_json(
-                        msg="Timed out after %.0f s waiting for %d %s task(s)%s; last seen: %d running, %d healthy, "
+                        msg="Timed out after %g s waiting for %d %s task(s)%s; last seen: %d running, %d healthy, "
                             "%d suspended of %d" % (p["wait_timeout"], count, wait_for,
                                                      " of %s" % app_id if app_id else "",
                                                      counts["running"], counts["healthy"], counts["suspended"],

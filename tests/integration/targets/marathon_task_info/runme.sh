@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# marathon_task_info against a real localmarathon: task fields and counters, the
+# suspended view of a stopped resident app (same volume before and after), health
+# results true/false/null, waiting (success, timeout, impossible waits) and bad input.
+set -euo pipefail
+
+# shellcheck source=../setup_localmarathon/localmarathon.sh
+source ../setup_localmarathon/localmarathon.sh
+
+lm_start --time-scale 20
+ansible-playbook -i inventory.yml test.yml "$@"
