@@ -116,7 +116,8 @@ def status_response(status: int, path: str, message: str | None = None):
     if status == 504:
         return 504, {"Content-Type": "text/html"}, _nginx_page(504, "Gateway Time-out")
     body = {"message": message or _DEFAULT_MESSAGES.get(status, "Error")}
-    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+    # Jackson writes compact JSON.
+    return status, {"Content-Type": "application/json"}, json.dumps(body, separators=(",", ":")).encode()
 
 
 @dataclass

@@ -68,6 +68,7 @@ def test_503_and_500_are_marathon_json():
         assert headers["Content-Type"] == "application/json"
         data = json.loads(body)
         assert list(data) == ["message"] and data["message"]
+        assert body.startswith(b'{"message":"')
 
 
 def test_custom_message_and_504(fi):
