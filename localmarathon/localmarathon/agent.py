@@ -431,6 +431,8 @@ class Agent:
 
     def _status(self, task: _Task, state: str, message: str | None = None):
         task.state = state
+        if state in TERMINAL_STATES and task.plan is not None:
+            task.plan.run_cleanup()  # temp dirs and password files are gone before anyone hears "ended"
         try:
             task.on_status(task.spec.task_id, state, message=message, healthy=None)
         except Exception:  # a broken callback must not leave the process unsupervised

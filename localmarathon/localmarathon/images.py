@@ -386,6 +386,16 @@ def _sql_ident(name: str) -> str:
 
 
 def _postgres_plan(ctx: TaskContext, image: str, tag: str) -> ProcessPlan:
+    cleanup: list[Callable] = []
+    try:
+        return _postgres_plan_inner(ctx, tag, cleanup)
+    except BaseException:
+        ProcessPlan(argv=[], env={}, cwd=ctx.sandbox, cleanup=cleanup).run_cleanup()  # no temp dir left behind
+        raise
+
+
+def _postgres_plan_inner(ctx: TaskContext, tag: str, cleanup: list) -> ProcessPlan:
+    image = "postgres"
     app = ctx.app
     app_args = [str(a) for a in (app.get("args") or [])]
     if app.get("cmd") or (app_args and app_args[0] != "postgres" and not app_args[0].startswith("-")):
@@ -429,7 +439,6 @@ def _postgres_plan(ctx: TaskContext, image: str, tag: str) -> ProcessPlan:
     sockdir = ctx.sandbox
     container_port = int(user_env.get("PGPORT") or 5432) if str(user_env.get("PGPORT") or "5432").isdigit() else 5432
     port = _mapped_port(ctx, container_port)
-    cleanup: list[Callable] = []
     if len(f"{sockdir}/.s.PGSQL.{port}") > MAX_SOCKET_PATH:
         sockdir = Path(tempfile.mkdtemp(prefix="lm-pg-"))
         if privileged:

@@ -73,10 +73,12 @@ def pg_app(**env):
     }
 
 
-def launch(agent, app, marker, rec, host_ports=(), volumes=None, n=1):
+def launch(agent, app, marker, rec, host_ports=(), volumes=None, n=1, long_id=False):
     app = dict(app)
     app["env"] = {**(app.get("env") or {}), "LM_TEST_MARKER": marker}
     task_id = f"db_postgres.instance-{marker[-12:]}._app.{n}"
+    if long_id:  # Marathon's real ids: instance-<uuid>, deep group paths
+        task_id = f"prod_team_databases_postgres.instance-{uuid.uuid4()}._app.{n}"
     spec = LaunchSpec(task_id, task_id.rsplit("._app", 1)[0], app, "2026-01-01T00:00:00.000Z",
                       agent.data_dir / "sandboxes" / task_id, dict(volumes or {}), list(host_ports))
     agent.launch(spec, rec)
@@ -168,7 +170,7 @@ def test_postgres_user_db_socket_alias_and_command_health_check(agent, marker, d
     app = pg_app(POSTGRES_PASSWORD="pw", POSTGRES_USER="shop", POSTGRES_DB="orders",
                  PGDATA="/mnt/mesos/sandbox/pgdata/cluster")  # a subdirectory of the volume
     volume = data_dir / "volumes" / "db_postgres#pgdata#2"
-    spec = launch(agent, app, marker, rec, [port], {"pgdata": volume})
+    spec = launch(agent, app, marker, rec, [port], {"pgdata": volume}, long_id=True)
     wait_accepting(port, rec, spec.task_id, user="shop", db="orders", password="pw")
     assert psql(port, "select current_user", user="shop", db="orders", password="pw").stdout.strip() == "shop"
     assert (volume / "cluster" / "PG_VERSION").is_file()
@@ -176,6 +178,10 @@ def test_postgres_user_db_socket_alias_and_command_health_check(agent, marker, d
 
     # Inside "the container" clients use the default port 5432 over the unix socket.
     info = agent.task_info(spec.task_id)
+    sockdir = Path(info["env"]["PGHOST"])
+    # the sandbox path is too long for a unix socket (107 bytes): a short private directory is used
+    assert len(f"{spec.sandbox_dir}/.s.PGSQL.{port}") > 107 and sockdir.parent == Path(tempfile.gettempdir())
+    assert (sockdir / f".s.PGSQL.{port}").is_socket()
     env = {**os.environ, **info["env"]}
     r = psql(None, "select current_database()", user="shop", db="orders", host=None, env=env)
     assert r.returncode == 0 and r.stdout.strip() == "orders", r.stderr
@@ -194,6 +200,10 @@ def test_postgres_user_db_socket_alias_and_command_health_check(agent, marker, d
         monitor.stop()
     agent.kill(spec.task_id)
     assert rec.final(spec.task_id, timeout=15)[2] == "TASK_KILLED"
+    deadline = time.monotonic() + 2
+    while sockdir.exists():
+        assert time.monotonic() < deadline, "socket directory not removed after the task ended"
+        time.sleep(0.02)
 
 
 @needs_postgres
