@@ -204,10 +204,6 @@ def _union(*alts):
     return _T("union", alts=alts)
 
 
-def _any():
-    return _T("any")
-
-
 # stringTypes.raml
 _PATH_ID_RAML = r"^(\/?((\.\.)|(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9]))?($|\/))+$"
 _LEGACY_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -371,8 +367,9 @@ _APP_FIELDS = (
     ("requirePorts", _bool(), False),
     ("secrets", _map(_obj(("source", _str(minLength=1), True))), False),
     ("taskKillGracePeriodSeconds", _int(minimum=0), False),
-    ("upgradeStrategy", _obj(("maximumOverCapacity", _num(minimum=0.0, maximum=1.0), False),
-                             ("minimumHealthCapacity", _num(minimum=0.0, maximum=1.0), False)), False),
+    # both capacities are required properties of the RAML UpgradeStrategy type
+    ("upgradeStrategy", _obj(("maximumOverCapacity", _num(minimum=0.0, maximum=1.0), True),
+                             ("minimumHealthCapacity", _num(minimum=0.0, maximum=1.0), True)), False),
     ("uris", _arr(_URI), False),
     ("user", _str(), False),
     ("version", _str(), False),
@@ -403,8 +400,6 @@ def _check(t, value, path, errors):
     """Append (path, error) pairs the generated Play readers would produce."""
     k = t.kind
     kw = t.kw
-    if k == "any":
-        return
     if k == "string":
         if not isinstance(value, str):
             errors.append((path, "error.expected.jsstring"))
@@ -1117,7 +1112,7 @@ def _app_constraint_problem(c):
     return _ILLEGAL_OPERATOR
 
 
-def _validate_app(app, pairs, *, raw_cmd, mesos_role, valid_roles, features):
+def _validate_app(app, pairs, *, raw_cmd, valid_roles, features, explicit_upgrade):
     """Canonical + model validation on the canonical app (§2, §4.1, §7, §8, §9)."""
     container = app.get("container")
     networks = app["networks"]
@@ -1291,23 +1286,20 @@ def _validate_app(app, pairs, *, raw_cmd, mesos_role, valid_roles, features):
     if resident and app["role"] == "*":
         pairs.append(("/role", "Resident apps cannot have the role *"))
 
-    # resident rules (§8.3)
+    # resident rules (§8.3); the upgradeStrategy rules only judge a strategy the request carried
+    # (the resident default {0.5, 0} is valid anyway)
     us = app["upgradeStrategy"]
-    if resident or _external_volumes(app):
-        if resident and us["maximumOverCapacity"] != 0.0:
-            pairs.append(("/upgradeStrategy/maximumOverCapacity",
-                          f"got {_fmt_num(us['maximumOverCapacity'])}, expected 0.0"))
+    if resident and explicit_upgrade and us["maximumOverCapacity"] != 0.0:
+        pairs.append(("/upgradeStrategy/maximumOverCapacity", f"got {_fmt_num(us['maximumOverCapacity'])}, expected 0.0"))
     if resident and app["unreachableStrategy"] != "disabled":
         pairs.append(("/", "unreachableStrategy must be disabled for resident tasks"))
     if (app.get("labels") or {}).get("MARATHON_SINGLE_INSTANCE_APP") == "true":
         if app["instances"] > 1:
             pairs.append(("/", "Single instance app may only have one instance"))
-        if us["minimumHealthCapacity"] != 0.0:
-            pairs.append(("/upgradeStrategy/minimumHealthCapacity",
-                          f"got {_fmt_num(us['minimumHealthCapacity'])}, expected 0.0"))
-        if us["maximumOverCapacity"] != 0.0:
-            pairs.append(("/upgradeStrategy/maximumOverCapacity",
-                          f"got {_fmt_num(us['maximumOverCapacity'])}, expected 0.0"))
+        if explicit_upgrade:
+            for key in ("minimumHealthCapacity", "maximumOverCapacity"):
+                if us[key] != 0.0:
+                    pairs.append((f"/upgradeStrategy/{key}", f"got {_fmt_num(us[key])}, expected 0.0"))
 
     # DC/OS migration API labels
     labels = app.get("labels") or {}
@@ -1419,10 +1411,8 @@ def _build_canonical(a, app_id, mesos_role):
     if us is None:
         out["upgradeStrategy"] = {"maximumOverCapacity": us_default[0], "minimumHealthCapacity": us_default[1]}
     else:
-        out["upgradeStrategy"] = {
-            "maximumOverCapacity": _f(us["maximumOverCapacity"] if us.get("maximumOverCapacity") is not None else 1.0),
-            "minimumHealthCapacity": _f(us["minimumHealthCapacity"] if us.get("minimumHealthCapacity") is not None else 1.0),
-        }
+        out["upgradeStrategy"] = {"maximumOverCapacity": _f(us["maximumOverCapacity"]),
+                                  "minimumHealthCapacity": _f(us["minimumHealthCapacity"])}
     if a.get("user") is not None:
         out["user"] = a["user"]
     out["killSelection"] = a.get("killSelection") or "YOUNGEST_FIRST"
@@ -1517,8 +1507,8 @@ def normalize_app(raw, *, path_id=None, existing=None, partial=False, mesos_role
             and ((source.get("container") or {}).get("portMappings")):
         pairs.append(("/", "portMappings are not allowed with host-networking"))
     app = _build_canonical(source, app_id, mesos_role)
-    _validate_app(app, pairs, raw_cmd=source.get("cmd"), mesos_role=mesos_role,
-                  valid_roles=_valid_roles(app_id, mesos_role, existing), features=features)
+    _validate_app(app, pairs, raw_cmd=source.get("cmd"), valid_roles=_valid_roles(app_id, mesos_role, existing),
+                  features=features, explicit_upgrade=source.get("upgradeStrategy") is not None)
     if pairs:
         raise _not_valid(pairs)
     return app

@@ -122,7 +122,7 @@ def test_version_with_other_fields():
 BASE = normalize_app({"id": "/svc", "cmd": "serve", "instances": 2, "labels": {"a": "1"}, "env": {"X": "1"},
                       "healthChecks": [{"protocol": "COMMAND", "command": {"value": "true"}}],
                       "executorResources": {"cpus": 0.5}, "resourceLimits": {"mem": "unlimited"},
-                      "upgradeStrategy": {"minimumHealthCapacity": 0.5}})
+                      "upgradeStrategy": {"minimumHealthCapacity": 0.5, "maximumOverCapacity": 1}})
 
 
 def update(body, existing=BASE, **kw):
@@ -137,11 +137,13 @@ def test_scale_only_update_keeps_everything_else():
 
 
 def test_nested_objects_are_replaced_not_merged():
-    new = update({"labels": {"b": "2"}, "env": {}, "upgradeStrategy": {"maximumOverCapacity": 0}})
+    new = update({"labels": {"b": "2"}, "env": {}, "upgradeStrategy": {"maximumOverCapacity": 0, "minimumHealthCapacity": 1}})
     assert new["labels"] == {"b": "2"}
     assert "env" not in new
-    # the missing field of the object comes from the default, not from the stored value
     assert new["upgradeStrategy"] == {"maximumOverCapacity": 0.0, "minimumHealthCapacity": 1.0}
+    # an update carrying half a strategy is refused by the reader, not merged
+    status, body = err(update, {"upgradeStrategy": {"maximumOverCapacity": 0}})
+    assert status == 422 and body["details"][0]["path"] == "/upgradeStrategy/minimumHealthCapacity"
 
 
 def test_executor_resources_and_limits_come_from_the_update_only():
