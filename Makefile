@@ -34,7 +34,7 @@ $(VENV_STAMP): requirements/dev.txt $(wildcard localmarathon/pyproject.toml)
 		echo "make venv: no Python 3.11 or newer on PATH (python3.11, python3); install one or run 'make venv PYTHON=/path/to/python3.11'" >&2; exit 1; fi
 	@if [ ! -x $(VENV)/bin/python ]; then echo "creating $(VENV) with $(PYTHON)"; "$(PYTHON)" -m venv $(VENV); fi
 	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet "$$(grep -E '^pip==' requirements/dev.txt)"
-	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet -r requirements/dev.txt
+	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet --quiet -r requirements/dev.txt
 	@if [ -f localmarathon/pyproject.toml ]; then \
 		echo "installing localmarathon (editable)"; \
 		$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet --no-deps -e ./localmarathon --config-settings editable_mode=compat; \

@@ -10,6 +10,8 @@ set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${VENV:-$REPO/.venv}
+# Steps run in other directories, so the venv path must be absolute.
+[[ "$VENV" == /* ]] || VENV="$PWD/$VENV"
 ALL_STEPS=(copy sanity units localmarathon integration lint changelog docs molecule build)
 # Copied into the collection tree is everything tracked (or new and not ignored)
 # except these, which are the development tools around the collection.
