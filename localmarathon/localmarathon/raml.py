@@ -222,7 +222,9 @@ class TypeLibrary:
         self.files: dict[str, dict] = {}
         self.uses: dict[str, dict[str, str]] = {}
         sources = [(p.stem, _load_yaml(p)) for p in sorted(types_dir.glob("*.raml"))]
-        if supplement is not None and (types_dir / "app.raml").is_file():
+        loaded = {stem: (data.get("types") or {}) for stem, data in sources}
+        # The supplement describes 1.9+/1.10 bodies; older trees (1.4) lack the types it builds on.
+        if supplement is not None and "AppInfo" in loaded.get("app", {}) and "Identifiable" in loaded.get("stringTypes", {}):
             sources.append((SUPPLEMENT_STEM, yaml.safe_load(supplement)))
         for stem, data in sources:
             self.files[stem] = data.get("types") or {}

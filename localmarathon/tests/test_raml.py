@@ -194,6 +194,19 @@ def test_every_type_reference_in_1_10_resolves():
     assert count > 150
 
 
+def test_older_1_4_tree_loads_and_checks_its_example():
+    examples_1_4 = shared_dir() / "marathon-api" / "marathon-1.4.13" / "api" / "v2" / "examples"
+    if not examples_1_4.is_dir():
+        pytest.skip("no 1.4.13 reference tree")
+    lib = load_library("1.4.13")
+    assert "lm" not in lib.files  # the 1.10 supplement needs types 1.4 does not have
+    for stem, types in lib.files.items():
+        for name in types:
+            lib.named(stem, name)
+    assert check_body("app.App", json.loads((examples_1_4 / "app_patch.json").read_text()), version="1.4.13") == []
+    assert check_body("app.App", {"id": "/a", "zz": 1}, version="1.4.13") == ["/zz: undeclared property (type App)"]
+
+
 # -- response types -------------------------------------------------------------------------------
 
 
