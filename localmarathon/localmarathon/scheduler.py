@@ -500,14 +500,14 @@ class Cluster:
         inst["lastState"] = state
         if not inst.get("reservation"):
             self.used_host_ports.difference_update(task.get("ports", []))
-        expected = task.get("killRequested") and state == "TASK_KILLED"
-        if not expected or state in FAILURE_STATES or task.get("unhealthyKill"):
-            if state in FAILURE_STATES or not expected:
-                self.last_failure[inst["appId"]] = {
-                    "appId": inst["appId"], "host": HOST, "message": message or task.get("message", ""),
-                    "state": state, "taskId": task["id"], "timestamp": format_ts(now),
-                    "version": task["version"], "slaveId": inst["agentId"]}
-            if not expected and inst["goal"] == "Running":
+        # A kill we asked for is not a failure, unless a failing health check was the reason.
+        expected = task.get("killRequested") and state == "TASK_KILLED" and not task.get("unhealthyKill")
+        if not expected or state in FAILURE_STATES:
+            self.last_failure[inst["appId"]] = {
+                "appId": inst["appId"], "host": HOST, "message": message or task.get("message", ""),
+                "state": state, "taskId": task["id"], "timestamp": format_ts(now),
+                "version": task["version"], "slaveId": inst["agentId"]}
+            if not task.get("killRequested") and inst["goal"] == "Running":
                 self._advance_backoff(inst["appId"], now)
 
     def _advance_backoff(self, app_id: str, now: float) -> None:

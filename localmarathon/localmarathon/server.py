@@ -347,7 +347,9 @@ class LocalMarathon:
                 "task_lost_expunge_initial_delay": 300000, "task_lost_expunge_interval": 30000,
                 "task_reservation_timeout": 20000, "webui_url": self.base_url,
             },
-            "zookeeper_config": {"zk": "zk://localhost:2181/marathon", "zk_max_versions": 50,
+            "zookeeper_config": {"zk": "zk://localhost:2181/marathon", "zk_compression": True,
+                                 "zk_compression_threshold": 65536, "zk_connection_timeout": 10000,
+                                 "zk_max_node_size": 1024000, "zk_max_versions": 50,
                                  "zk_session_timeout": 10000, "zk_timeout": 10000},
             "http_config": {"http_port": 0 if self.tls else port, "https_port": port if self.tls else 8443},
         })
@@ -799,6 +801,15 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # the request log is requests.jsonl
         pass
 
+    def send_error(self, code, message=None, explain=None):
+        # Requests the stdlib rejects before routing (bad request line, headers) are logged too.
+        started = time.perf_counter()
+        super().send_error(code, message, explain)
+        split = urlsplit(getattr(self, "path", "") or "")
+        self.server.lm.log_request(method=getattr(self, "command", None) or "-", path=split.path or "-",
+                                   query=split.query, status=code, started=started, admin=False, fault=None,
+                                   write=False)
+
     def do_GET(self):
         self._serve()
 
@@ -844,7 +855,7 @@ class Handler(BaseHTTPRequestHandler):
         except Drop as drop:
             self.close_connection = True
             lm.log_request(method=method, path=raw_path, query=query, status=0, started=started,
-                           admin=False, fault=str(drop))
+                           admin=False, fault=str(drop), write=False)
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
