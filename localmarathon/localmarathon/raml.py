@@ -224,7 +224,8 @@ class TypeLibrary:
         sources = [(p.stem, _load_yaml(p)) for p in sorted(types_dir.glob("*.raml"))]
         loaded = {stem: (data.get("types") or {}) for stem, data in sources}
         # The supplement describes 1.9+/1.10 bodies; older trees (1.4) lack the types it builds on.
-        if supplement is not None and "AppInfo" in loaded.get("app", {}) and "Identifiable" in loaded.get("stringTypes", {}):
+        has_base = "AppInfo" in loaded.get("app", {}) and "Identifiable" in loaded.get("stringTypes", {})
+        if supplement is not None and has_base:
             sources.append((SUPPLEMENT_STEM, yaml.safe_load(supplement)))
         for stem, data in sources:
             self.files[stem] = data.get("types") or {}
