@@ -777,3 +777,48 @@ def test_ip_address_translation(ip, docker_network, networks):
 ])
 def test_normalization_exceptions(raw, message):
     assert err(normalize_app, raw) == (422, {"message": message})
+
+
+# ---------------------------------------------------------------------------
+# Apps embedded in the 1.10 RAML examples (GET outputs of older versions)
+# ---------------------------------------------------------------------------
+
+def _example(name):
+    return parse_json_body((SHARED / "marathon-1.10.26" / "api" / "v2" / "examples" / name).read_bytes())
+
+
+def _group_apps(group):
+    yield from group.get("apps", [])
+    for sub in group.get("groups", []):
+        yield from _group_apps(sub)
+
+
+@needs_shared
+def test_group_example_apps_and_check_example():
+    apps = list(_group_apps(_example("group.json"))) + [_example("app-check-http-example.json")]
+    assert len(apps) == 4
+    out = {a["id"]: a for a in (norm(copy.deepcopy(raw)) for raw in apps)}
+    for app in out.values():
+        assert norm(json.loads(json.dumps(app))) == app
+    registry = out["/tools/docker/registry"]
+    assert registry["networks"] == [{"mode": "container/bridge"}]
+    assert registry["container"]["portMappings"] == [
+        {"containerPort": 5000, "hostPort": 0, "labels": {}, "protocol": "tcp", "servicePort": 5000}]
+    assert out["/tools/oauth-server"]["portDefinitions"] == [{"port": 1980, "protocol": "tcp"}]
+    assert out["/http-index-test"]["check"] == {"http": {"portIndex": 0, "path": "/", "scheme": "HTTP"},
+                                                "intervalSeconds": 60, "timeoutSeconds": 20, "delaySeconds": 15}
+
+
+@needs_shared
+def test_old_get_output_with_nulls():
+    raw = _example("app_list.json")["apps"][0]
+    # 1.10 refuses the UNIQUE constraint with an (empty) value that old versions stored
+    assert err(norm, copy.deepcopy(raw)) == (422, {"message": "Object is not valid", "details": [
+        {"path": "/constraints(0)", "errors": ["Value specified but not used"]}]})
+    raw["constraints"] = [["hostname", "UNIQUE"]]
+    app = norm(raw)
+    assert "args" not in app and "user" not in app and "container" not in app
+    assert app["portDefinitions"] == [{"port": 10013, "protocol": "tcp"}, {"port": 10015, "protocol": "tcp"}]
+    assert app["fetch"] == [{"uri": "https://raw.github.com/mesosphere/marathon/master/README.md",
+                             "extract": False, "executable": False, "cache": False}]
+    assert app["maxLaunchDelaySeconds"] == 3600 and app["mem"] == 5.0
