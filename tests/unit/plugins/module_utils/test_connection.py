@@ -1,0 +1,389 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcos.marathon contributors
+# SPDX-License-Identifier: Apache-2.0
+"""MarathonClient against a scripted HTTP server on 127.0.0.1 (real sockets, port 0).
+
+Only the backoff sleep is replaced, so the tests do not wait.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from ansible_collections.dcos.marathon.plugins.module_utils._connection import (
+    BACKOFF_CAP,
+    MarathonClient,
+    app_path,
+    canonical_app_id,
+    connection_argument_spec,
+)
+from ansible_collections.dcos.marathon.plugins.module_utils._errors import (
+    MarathonAuthError,
+    MarathonConnectionError,
+    MarathonError,
+    MarathonParameterError,
+)
+
+jwt = pytest.importorskip("jwt")
+rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
+serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
+
+
+class Script(object):
+    """Answers requests from a list of (status, body, headers) and records them."""
+
+    def __init__(self):
+        self.answers = []
+        self.default = None
+        self.seen = []
+        self.lock = threading.Lock()
+
+    def next(self, method, path):
+        with self.lock:
+            for i, (m, p, answer) in enumerate(self.answers):
+                if (m is None or m == method) and (p is None or path.startswith(p)):
+                    del self.answers[i]
+                    return answer
+        return self.default or (500, {"message": "unscripted %s %s" % (method, path)}, {})
+
+
+def make_handler(script):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _answer(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            script.seen.append(
+                {"method": self.command, "path": self.path, "headers": dict(self.headers),
+                 "body": json.loads(raw) if raw else None}
+            )
+            status, body, headers = script.next(self.command, self.path)
+            if status == "drop":
+                # Close without answering: the client sees a connection error.
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+            self.send_response(status)
+            ctype = (headers or {}).get("Content-Type") or (
+                "text/html" if isinstance(body, str) else "application/json"
+            )
+            self.send_header("Content-Type", ctype)
+            for k, v in (headers or {}).items():
+                if k != "Content-Type":
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
+
+    return Handler
+
+
+@pytest.fixture
+def server():
+    script = Script()
+    httpd = HTTPServer(("127.0.0.1", 0), make_handler(script))
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    script.url = "http://127.0.0.1:%d" % httpd.server_address[1]
+    yield script
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class FakeModule(object):
+    def __init__(self, **params):
+        self.params = dict((k, v.get("default")) for k, v in connection_argument_spec().items())
+        self.params.update(params)
+        self.no_log_values = set()
+
+
+def client_for(url, sleeps=None, **params):
+    params.setdefault("marathon_url", url)
+    record = sleeps if sleeps is not None else []
+    return MarathonClient(FakeModule(**params), sleep=record.append)
+
+
+APP = {"app": {"id": "/postgres", "instances": 1}}
+
+
+# ---- URLs -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params,base,login",
+    [
+        ({"marathon_url": "http://m:8080"}, "http://m:8080", "http://m:8080"),
+        ({"marathon_url": "http://m:8080/"}, "http://m:8080", "http://m:8080"),
+        ({"marathon_url": "https://dcos.example.com", "dcos_acs_token": "t"},
+         "https://dcos.example.com/service/marathon", "https://dcos.example.com"),
+        ({"marathon_url": "https://dcos.example.com/service/marathon/", "dcos_username": "u", "dcos_password": "p"},
+         "https://dcos.example.com/service/marathon", "https://dcos.example.com"),
+        ({"marathon_url": "http://marathon.mesos:8080", "dcos_url": "https://dcos.example.com",
+          "dcos_username": "u", "dcos_password": "p"}, "http://marathon.mesos:8080", "https://dcos.example.com"),
+        ({"marathon_url": "https://dcos.example.com", "dcos_url": "https://dcos.example.com/"},
+         "https://dcos.example.com/service/marathon", "https://dcos.example.com"),
+    ],
+)
+def test_base_and_login_urls(params, base, login):
+    c = MarathonClient(FakeModule(**params))
+    assert (c.base_url, c.login_base) == (base, login)
+
+
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"marathon_url": "marathon:8080"}, "marathon_url"),
+        ({"marathon_url": "ftp://m"}, "marathon_url"),
+        ({"marathon_url": "http://m", "dcos_url": "nope"}, "dcos_url"),
+        ({"marathon_url": "http://m", "request_timeout": 0}, "request_timeout"),
+        ({"marathon_url": "http://m", "retries": -1}, "retries"),
+        ({"marathon_url": "http://m", "ca_path": "/nonexistent/ca.pem"}, "ca_path"),
+        ({"marathon_url": "http://m", "client_key": "/nonexistent/k.pem"}, "client_key"),
+        ({"marathon_url": "http://m", "client_cert": "/nonexistent/c.pem"}, "client_cert"),
+        ({"marathon_url": "http://m", "dcos_password": "p"}, "dcos_username"),
+    ],
+)
+def test_bad_connection_parameters_name_the_field(params, field):
+    with pytest.raises(MarathonParameterError) as e:
+        MarathonClient(FakeModule(**params))
+    assert field in str(e.value)
+
+
+def test_app_paths():
+    assert app_path("postgres") == "/v2/apps/postgres"
+    assert app_path("/prod//db/") == "/v2/apps/prod/db"
+    assert app_path("/a/b", "/restart") == "/v2/apps/a/b/restart"
+    assert canonical_app_id("a/./b/../c") == "/a/c"
+
+
+# ---- GET, one session, headers --------------------------------------------------------
+
+
+def test_get_app_uses_one_request_and_json_headers(server):
+    server.answers.append(("GET", "/v2/apps/postgres", (200, APP, {})))
+    c = client_for(server.url)
+    assert c.get_app("postgres") == APP["app"]
+    assert len(server.seen) == 1
+    assert server.seen[0]["headers"]["Accept"] == "application/json"
+    assert "Authorization" not in server.seen[0]["headers"]
+
+
+def test_get_app_404_is_none(server):
+    server.answers.append(("GET", "/v2/apps/x", (404, {"message": "App '/x' does not exist", "details": []}, {})))
+    assert client_for(server.url).get_app("x") is None
+
+
+def test_token_header_and_dcos_path(server):
+    server.answers.append(("GET", "/service/marathon/v2/apps/postgres", (200, APP, {})))
+    c = client_for(server.url, dcos_acs_token="tok123")
+    c.get_app("/postgres")
+    assert server.seen[0]["headers"]["Authorization"] == "token=tok123"
+    assert server.seen[0]["path"] == "/service/marathon/v2/apps/postgres"
+
+
+# ---- retries --------------------------------------------------------------------------
+
+
+def test_get_retries_502_503_504_with_growing_backoff(server):
+    for status in (502, 503, 504):
+        server.answers.append(("GET", "/v2/apps/postgres", (status, "<html><body>busy</body></html>", {})))
+    server.answers.append(("GET", "/v2/apps/postgres", (200, APP, {})))
+    sleeps = []
+    assert client_for(server.url, sleeps).get_app("postgres") == APP["app"]
+    assert len(server.seen) == 4
+    assert len(sleeps) == 3 and sleeps[0] < sleeps[1] < sleeps[2] <= BACKOFF_CAP * 1.1
+
+
+def test_get_gives_up_after_retries(server):
+    for _i in range(4):
+        server.answers.append(("GET", "/v2/apps/x", (503, {"message": "Too many concurrent requests! Allowed: 1."}, {})))
+    sleeps = []
+    with pytest.raises(MarathonError) as e:
+        client_for(server.url, sleeps, retries=3).get_app("x")
+    assert e.value.status == 503 and len(server.seen) == 4 and len(sleeps) == 3
+    assert "Too many concurrent requests" in str(e.value)
+
+
+def test_no_retry_on_4xx_or_500(server):
+    server.answers.append(("GET", "/v2/apps/x", (500, {"message": "boom"}, {})))
+    with pytest.raises(MarathonError):
+        client_for(server.url).get_app("x")
+    assert len(server.seen) == 1
+
+
+def test_connection_refused_is_retried_then_reported():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    sleeps = []
+    c = client_for("http://127.0.0.1:%d" % port, sleeps, retries=2)
+    with pytest.raises(MarathonConnectionError) as e:
+        c.get_app("x")
+    assert len(sleeps) == 2
+    assert "could not connect" in str(e.value) and "after 3 attempt(s)" in str(e.value)
+    assert "marathon_url" in str(e.value)
+
+
+def test_create_after_lost_answer_rereads_and_does_not_resend_when_present(server):
+    server.answers.append(("POST", "/v2/apps", ("drop", None, {})))
+    server.answers.append(("GET", "/v2/apps/db", (200, {"app": {"id": "/db", "deployments": [{"id": "dep-1"}]}}, {})))
+    resp = client_for(server.url).create_app({"id": "/db", "cmd": "x"})
+    assert [s["method"] for s in server.seen] == ["POST", "GET"]
+    assert resp.deployment_id == "dep-1"
+
+
+def test_create_after_503_resends_when_still_absent(server):
+    server.answers.append(("POST", "/v2/apps", (503, {"message": "busy"}, {})))
+    server.answers.append(("GET", "/v2/apps/db", (404, {"message": "App '/db' does not exist"}, {})))
+    server.answers.append(("POST", "/v2/apps", (201, {"id": "/db"}, {"Marathon-Deployment-Id": "dep-2"})))
+    resp = client_for(server.url).create_app({"id": "/db", "cmd": "x"})
+    assert [s["method"] for s in server.seen] == ["POST", "GET", "POST"]
+    assert resp.deployment_id == "dep-2"
+
+
+def test_update_after_503_rereads_and_skips_when_applied(server):
+    server.answers.append(("PUT", "/v2/apps/db", (503, {"message": "busy"}, {})))
+    server.answers.append(("GET", "/v2/apps/db", (200, {"app": {"id": "/db", "instances": 0,
+                                                                 "deployments": [{"id": "dep-3"}]}}, {})))
+    resp = client_for(server.url).update_app("/db", {"instances": 0}, partial=True,
+                                              matches=lambda live: live["instances"] == 0)
+    assert [s["method"] for s in server.seen] == ["PUT", "GET"]
+    assert resp.deployment_id == "dep-3"
+    assert "partialUpdate=true" in server.seen[0]["path"]
+
+
+def test_restart_is_never_repeated(server):
+    server.answers.append(("POST", "/v2/apps/db/restart", (503, {"message": "busy"}, {})))
+    with pytest.raises(MarathonError):
+        client_for(server.url).restart_app("/db")
+    assert len(server.seen) == 1
+
+
+def test_delete_sends_force_explicitly(server):
+    server.answers.append(("DELETE", "/v2/apps/db", (200, {"deploymentId": "d", "version": "v"}, {})))
+    server.answers.append(("DELETE", "/v2/apps/db", (200, {"deploymentId": "d", "version": "v"}, {})))
+    c = client_for(server.url)
+    c.delete_app("/db")
+    c.delete_app("/db", force=True)
+    assert server.seen[0]["path"].endswith("force=false") and server.seen[1]["path"].endswith("force=true")
+
+
+# ---- errors ---------------------------------------------------------------------------
+
+
+def test_422_message_lists_each_path(server):
+    body = {"message": "Object is not valid", "details": [
+        {"path": "/upgradeStrategy/maximumOverCapacity", "errors": ["got 1.0, expected 0.0"]},
+        {"path": "/container/volumes(0)/containerPath", "errors": ["value must not contain \"/\""]}]}
+    server.answers.append(("PUT", "/v2/apps/db", (422, body, {})))
+    with pytest.raises(MarathonError) as e:
+        client_for(server.url).update_app("/db", {"cmd": "x"})
+    msg = str(e.value)
+    assert "HTTP 422" in msg and "Object is not valid" in msg
+    assert "/upgradeStrategy/maximumOverCapacity: got 1.0, expected 0.0" in msg
+    assert "/container/volumes(0)/containerPath" in msg
+    assert e.value.to_result()["body"] == body
+
+
+def test_html_401_names_credential_kind_and_hides_body(server):
+    page = "<html><head><title>Unauthorized</title></head><body>secret-ish page text</body></html>"
+    server.answers.append(("GET", None, (401, page, {"Content-Type": "text/html", "WWW-Authenticate": "acsjwt"})))
+    with pytest.raises(MarathonAuthError) as e:
+        client_for(server.url, dcos_acs_token="expired-token").get_app("x")
+    msg = str(e.value)
+    assert "secret-ish" not in msg and "expired-token" not in msg
+    assert "dcos_acs_token" in msg and "acsjwt" in msg
+    assert "body" not in e.value.to_result()
+
+
+def test_401_without_credentials_says_what_to_set(server):
+    server.answers.append(("GET", None, (401, "<html></html>", {"WWW-Authenticate": "acsjwt"})))
+    with pytest.raises(MarathonAuthError) as e:
+        client_for(server.url).get_app("x")
+    assert "dcos_username/dcos_password" in str(e.value) and "no credentials" in str(e.value)
+
+
+def test_403_names_the_user(server):
+    server.answers.append(("POST", "/acs/api/v1/auth/login", (200, {"token": "t1"}, {})))
+    server.answers.append(("GET", None, (403, "<html>forbidden</html>", {})))
+    with pytest.raises(MarathonAuthError) as e:
+        client_for(server.url, dcos_username="ops", dcos_password="pw").get_app("x")
+    assert "DC/OS user 'ops'" in str(e.value) and "permissions" in str(e.value)
+
+
+# ---- logins ---------------------------------------------------------------------------
+
+
+def test_password_login_once_and_relogin_once_on_401(server):
+    server.answers.append(("POST", "/acs/api/v1/auth/login", (200, {"token": "tok-1"}, {})))
+    server.answers.append(("GET", "/service/marathon/v2/apps/a", (200, APP, {})))
+    server.answers.append(("GET", "/service/marathon/v2/apps/a", (401, "<html></html>", {})))
+    server.answers.append(("POST", "/acs/api/v1/auth/login", (200, {"token": "tok-2"}, {})))
+    server.answers.append(("GET", "/service/marathon/v2/apps/a", (200, APP, {})))
+    module = FakeModule(marathon_url=server.url, dcos_username="ops", dcos_password="pw")
+    c = MarathonClient(module, sleep=lambda s: None)
+    c.get_app("a")
+    c.get_app("a")
+    methods = [(s["method"], s["path"]) for s in server.seen]
+    assert methods[0] == ("POST", "/acs/api/v1/auth/login")
+    assert server.seen[0]["body"] == {"uid": "ops", "password": "pw"}
+    assert server.seen[1]["headers"]["Authorization"] == "token=tok-1"
+    assert server.seen[4]["headers"]["Authorization"] == "token=tok-2"
+    assert len(server.seen) == 5
+    assert {"tok-1", "tok-2"} <= module.no_log_values
+
+
+def test_failed_login_is_readable(server):
+    body = {"title": "Bad credentials", "description": "The password is wrong.", "code": "ERR_INVALID_CREDENTIALS"}
+    server.answers.append(("POST", "/acs/api/v1/auth/login", (401, body, {})))
+    with pytest.raises(MarathonAuthError) as e:
+        client_for(server.url, dcos_username="ops", dcos_password="hunter2").get_app("a")
+    msg = str(e.value)
+    assert "ERR_INVALID_CREDENTIALS" in msg and "DC/OS user 'ops'" in msg and "hunter2" not in msg
+    assert "dcos_username/dcos_password" in msg
+
+
+def _rsa_pair():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    return key.public_key(), pem
+
+
+@pytest.mark.parametrize("as_file", [False, True])
+def test_service_account_login_signs_rs256(server, tmp_path, as_file):
+    public, pem = _rsa_pair()
+    key_arg = pem
+    if as_file:
+        path = tmp_path / "sa.pem"
+        path.write_text(pem)
+        key_arg = str(path)
+    server.answers.append(("POST", "/acs/api/v1/auth/login", (200, {"token": "sa-token"}, {})))
+    server.answers.append(("GET", None, (200, APP, {})))
+    module = FakeModule(marathon_url=server.url, dcos_service_account="deployer", dcos_private_key=key_arg)
+    MarathonClient(module).get_app("a")
+    login = server.seen[0]["body"]
+    assert login["uid"] == "deployer"
+    claims = jwt.decode(login["token"], public, algorithms=["RS256"])
+    assert claims["uid"] == "deployer" and claims["exp"] > time.time()
+    assert login["token"] in module.no_log_values and "sa-token" in module.no_log_values
+
+
+@pytest.mark.parametrize("key", ["/nonexistent/key.pem", "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----"])
+def test_bad_private_key_names_the_field(server, key):
+    with pytest.raises(MarathonParameterError) as e:
+        client_for(server.url, dcos_service_account="sa", dcos_private_key=key).get_app("a")
+    assert "dcos_private_key" in str(e.value) and "not a key" not in str(e.value)
+    assert server.seen == []
