@@ -318,6 +318,7 @@ class _Task:
         self.thread: threading.Thread | None = None
         self.env: dict = {}
         self.state: str | None = None
+        self.started_at: float | None = None  # epoch of TASK_RUNNING: health grace counts from it
 
 
 class Agent:
@@ -417,6 +418,7 @@ class Agent:
             "container_ports": container_ports,
             "sandbox": str(spec.sandbox_dir),
             "env": {**(task.env or {}), **extra},
+            "started_at": task.started_at,
         }
 
     # -- internals ------------------------------------------------------------------------------
@@ -543,6 +545,7 @@ class Agent:
         finally:
             stdout.close()
             stderr.close()
+        task.started_at = time.time()
         self._status(task, TASK_RUNNING)
         try:
             # Wait for the exit but leave the zombie: it pins the process group id, so killing the

@@ -7,8 +7,10 @@ name (registry ``docker.io``/``library/`` prefixes, tags and digests are ignored
   else the newest ``/usr/lib/postgresql/*/bin``) run as the unprivileged ``postgres`` OS user, with
   the official image's entrypoint behaviour: PGDATA (default ``/var/lib/postgresql/data``),
   POSTGRES_PASSWORD, POSTGRES_USER (default ``postgres``), POSTGRES_DB (default = user),
-  POSTGRES_INITDB_ARGS; ``initdb`` on an empty directory (``--auth-host=scram-sha-256`` and a pwfile
-  when a password is given; trust otherwise), an existing cluster is reused untouched. The server
+  POSTGRES_INITDB_ARGS, POSTGRES_HOST_AUTH_METHOD; ``initdb`` on an empty directory
+  (``--auth-host=scram-sha-256`` and a pwfile when a password is given; trust otherwise - the real
+  image refuses to start without a password unless POSTGRES_HOST_AUTH_METHOD=trust); an existing
+  cluster is reused untouched. The server
   runs in the foreground as the task process: ``postgres -D PGDATA -c listen_addresses=127.0.0.1
   -p <host port mapped to containerPort 5432> -k <unix socket dir in the sandbox>``. ``args``
   starting with ``-`` (or with ``postgres``) are passed to the server, as with the real entrypoint.
@@ -468,7 +470,11 @@ def _postgres_plan_inner(ctx: TaskContext, tag: str, cleanup: list) -> ProcessPl
             if privileged:
                 os.chown(pwfile, uid, gid)
             cleanup.append(lambda p=pwfile: p.unlink(missing_ok=True))
-            init += [f"--pwfile={pwfile}", "--auth-host=scram-sha-256", "--auth-local=trust"]
+            init += [f"--pwfile={pwfile}"]
+        # The official image: scram-sha-256 for TCP when a password is set, POSTGRES_HOST_AUTH_METHOD wins;
+        # unix-socket connections inside the container are trusted.
+        method = user_env.get("POSTGRES_HOST_AUTH_METHOD") or ("scram-sha-256" if password else "trust")
+        init += [f"--auth-host={method}", "--auth-local=trust"]
         init += shlex.split(user_env.get("POSTGRES_INITDB_ARGS") or "")
         lines.append("echo 'localmarathon postgres entrypoint: initializing the database cluster'")
         lines.append(" ".join(q(a) for a in init))

@@ -353,6 +353,8 @@ def test_bridge_port_mappings_and_docker_env(agent, marker, monkeypatch):
     assert info["ports"] == [31010, 31011]
     assert info["container_ports"] == {8080: 31010, 9000: 31011}
     assert info["instance_id"] == spec.instance_id and info["sandbox"] == str(spec.sandbox_dir)
+    running_at = rec.wait(spec.task_id, "TASK_RUNNING")[0]
+    assert abs((time.time() - info["started_at"]) - (time.monotonic() - running_at)) < 0.05
 
 
 def test_unknown_image_fails_like_a_pull_failure(agent, marker):

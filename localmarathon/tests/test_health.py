@@ -276,6 +276,15 @@ def test_mesos_check_with_zero_max_kills_on_first_failure():
     assert len(c.kills) == 1 and c.kills[0][1]["consecutiveFailures"] == 1
 
 
+def test_grace_counts_from_the_tasks_start(web):
+    web.status = 500
+    c = Collector()
+    # started 20 s ago (1 s real at scale 20) with a 10 s grace: failures count at once
+    monitor({"protocol": "HTTP", "gracePeriodSeconds": 10, "intervalSeconds": 1, "maxConsecutiveFailures": 0},
+            [web.port], c, started_at=time.time() - 1.0)
+    assert c.wait_for(lambda r: True)["consecutiveFailures"] == 1
+
+
 def test_mesos_check_reports_nothing_during_grace():
     c = Collector()
     monitor({"protocol": "MESOS_TCP", "gracePeriodSeconds": 300, "intervalSeconds": 1, "delaySeconds": 0,
