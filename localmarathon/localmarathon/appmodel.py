@@ -35,6 +35,17 @@ old_version_info=None) -> (version, versionInfo)`` (§5.2)
 ``versionInfo`` at their RAML position (``versionInfo`` omitted when None).
 ``marathon_timestamp(epoch) -> str`` / ``parse_timestamp(text) -> float`` (§1).
 
+Conventions of the canonical app: doubles (cpus, mem, disk, backoffFactor,
+upgradeStrategy capacities, executorResources, numeric resourceLimits) are
+Python floats so ``json.dumps`` prints ``128.0``; empty omit-empty fields
+(cmd, args, user, env, constraints, dependencies, fetch, healthChecks,
+readinessChecks, secrets, acceptedResourceRoles, container, ...) are absent;
+``portDefinitions`` exists only for host networking and
+``container.portMappings`` only for container networking. Re-sending the
+canonical form is a fixed point except for one Marathon quirk: a health check
+stored without ``portIndex`` gets ``portIndex: 0`` when the app (which then
+lists its default port) is sent back (§4.1, §4.3).
+
 Role handling (§4.1 step 4, §8.3): ``mesos_role`` is Marathon's
 ``--mesos_role``. Real Marathon defaults to ``*``, under which resident apps
 are refused ("Resident apps cannot have the role *"); DC/OS runs Marathon with
@@ -611,11 +622,6 @@ def persistent_volumes(app):
     return [v for v in (container.get("volumes") or []) if isinstance(v, dict) and v.get("persistent") is not None]
 
 
-def _external_volumes(app):
-    container = app.get("container") or {}
-    return [v for v in (container.get("volumes") or []) if isinstance(v, dict) and v.get("external") is not None]
-
-
 def _is_host_networking(app):
     nets = app.get("networks") or [{"mode": "host"}]
     return any(n.get("mode") == "host" for n in nets)
@@ -1116,7 +1122,6 @@ def _validate_app(app, pairs, *, raw_cmd, valid_roles, features, explicit_upgrad
     """Canonical + model validation on the canonical app (§2, §4.1, §7, §8, §9)."""
     container = app.get("container")
     networks = app["networks"]
-    host = any(n["mode"] == "host" for n in networks)
 
     # §9 and "must not be root" are checked on the id by the caller.
     cmd = raw_cmd
