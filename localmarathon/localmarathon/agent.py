@@ -30,6 +30,7 @@ process group when the pipe closes, i.e. when this process exits for any reason,
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import dataclasses
 import logging
@@ -57,6 +58,8 @@ TASK_FAILED = "TASK_FAILED"
 TASK_KILLED = "TASK_KILLED"
 TERMINAL_STATES = frozenset({TASK_FINISHED, TASK_FAILED, TASK_KILLED})
 
+# How many ended tasks task_info() still knows.
+ENDED_TASKS_KEPT = 256
 # Mesos' default kill grace period when the framework gives none.
 DEFAULT_KILL_GRACE_SECONDS = 3.0
 
@@ -328,6 +331,7 @@ class Agent:
         self.hostname = hostname
         self.time_scale = float(time_scale) if time_scale else 1.0
         self._tasks: dict[str, _Task] = {}
+        self._ended: collections.OrderedDict[str, _Task] = collections.OrderedDict()
         self._lock = threading.Lock()
         self._closed = False
         self._watchdog = _Watchdog()
@@ -367,6 +371,7 @@ class Agent:
             if task.kill_timer is not None:
                 task.kill_timer.cancel()
             started = task.proc is not None
+            timer = None
             if started:
                 timer = threading.Timer(grace, self._escalate, (task,))
                 timer.daemon = True
@@ -377,7 +382,7 @@ class Agent:
             if grace <= 0:
                 self._escalate(task)
             else:
-                task.kill_timer.start()
+                timer.start()
 
     def shutdown(self, timeout: float = 10) -> None:
         with self._lock:
@@ -402,7 +407,8 @@ class Agent:
 
     def task_info(self, task_id: str) -> dict | None:
         """What a HealthMonitor needs for this task (None if unknown)."""
-        task = self._tasks.get(task_id)
+        with self._lock:
+            task = self._tasks.get(task_id) or self._ended.get(task_id)
         if task is None:
             return None
         spec = task.spec
@@ -492,6 +498,13 @@ class Agent:
             if task.plan is not None:
                 task.plan.run_cleanup()
             task.done.set()
+            with self._lock:
+                if not self._closed and self._tasks.get(spec.task_id) is task:
+                    # keep a bounded history only: crash-looping apps must not grow memory forever
+                    del self._tasks[spec.task_id]
+                    self._ended[spec.task_id] = task
+                    while len(self._ended) > ENDED_TASKS_KEPT:
+                        self._ended.popitem(last=False)
 
     def _prepare(self, task: _Task) -> images.ProcessPlan:
         spec = task.spec
