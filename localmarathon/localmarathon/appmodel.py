@@ -121,9 +121,42 @@ def parse_json_body(raw_bytes):
             "details": "No content to map due to end-of-input\n at [Source: (String)\"\"; line: 1, column: 0]",
         })
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        value = None
+        depth = MAX_NESTING_DEPTH + 1
     except ValueError as exc:
         raise MarathonApiError(400, {"message": "Invalid JSON", "details": str(exc)})
+    else:
+        depth = _nesting_depth(value)
+    if depth > MAX_NESTING_DEPTH:
+        # Jackson limits nesting too; the limit here keeps the recursive checks within Python's stack
+        raise MarathonApiError(400, {"message": "Invalid JSON", "details":
+                                     f"Document nesting depth exceeds the maximum allowed ({MAX_NESTING_DEPTH})"})
+    return value
+
+
+MAX_NESTING_DEPTH = 200
+
+
+def _finite_float(text):
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"Numeric value ({text}) out of range of double")
+    return value
+
+
+def _nesting_depth(value):
+    depth, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            depth = max(depth, level)
+            if level > MAX_NESTING_DEPTH:
+                break
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return depth
 
 
 # ---------------------------------------------------------------------------

@@ -55,6 +55,20 @@ def test_malformed_body(raw):
     assert isinstance(body["details"], str) and body["details"]
 
 
+@pytest.mark.parametrize("raw, fragment", [
+    (b'{"cpus": 1e400}', "out of range"),
+    (b"[" * 5000 + b"]" * 5000, "nesting depth"),
+    (b'{"a":' * 300 + b"1" + b"}" * 300, "nesting depth"),
+])
+def test_body_limits(raw, fragment):
+    status, body = err(parse_json_body, raw)
+    assert status == 400 and body["message"] == "Invalid JSON" and fragment in body["details"]
+
+
+def test_nesting_within_limit_is_accepted():
+    assert parse_json_body(b"[" * 50 + b"]" * 50) is not None
+
+
 @pytest.mark.parametrize("raw, expected", [
     (b'{"id": "/a"}', {"id": "/a"}),
     (b'[1, 2.5, "x"]', [1, 2.5, "x"]),
