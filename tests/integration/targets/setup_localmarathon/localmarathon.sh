@@ -12,6 +12,7 @@
 # when it can be found, as ansible-test passes no environment of its own through.
 
 LM_DATA_DIRS=()
+declare -gA LM_PIDS=()
 
 _lm_find_shared_dir() {
     # Walk up to the collection root (targets run in a copy under tests/output/ of
@@ -41,15 +42,15 @@ fi
 lm_start() {
     local data_dir url
     data_dir=$(mktemp -d "${TMPDIR:-/tmp}/localmarathon.XXXXXX") || return 1
-    # Run from the data dir: "python -m" puts the current directory first on
-    # sys.path, and in the repo root the localmarathon/ project dir would shadow
-    # the installed package.
-    if ! url=$(cd "$data_dir" && "${LM_PYTHON:-python}" -m localmarathon.ctl up --data-dir "$data_dir" --port 0 "$@"); then
+    # Run from / : "python -m" puts the current directory first on sys.path, and in
+    # the repo root the localmarathon/ project dir would shadow the installed package.
+    if ! url=$(cd / && "${LM_PYTHON:-python}" -m localmarathon.ctl up --data-dir "$data_dir" --port 0 "$@"); then
         echo "lm_start: localmarathon did not start; its log ($data_dir/localmarathon.log) ends with:" >&2
         tail -n 30 "$data_dir/localmarathon.log" >&2 2>/dev/null
         return 1
     fi
     LM_DATA_DIRS+=("$data_dir")
+    LM_PIDS[$data_dir]=$(cat "$data_dir/localmarathon.pid" 2>/dev/null)
     LM_URL=$(printf '%s\n' "$url" | tail -n 1)
     LM_DATA_DIR=$data_dir
     export LM_URL LM_DATA_DIR
@@ -58,9 +59,26 @@ lm_start() {
 }
 
 lm_stop() {
-    local data_dir=${1:-${LM_DATA_DIR:-}}
+    local data_dir=${1:-${LM_DATA_DIR:-}} pid
     [[ -n "$data_dir" ]] || return 0
-    (cd "$data_dir" && "${LM_PYTHON:-python}" -m localmarathon.ctl down --data-dir "$data_dir")
+    if [[ -d "$data_dir" ]]; then
+        (cd / && "${LM_PYTHON:-python}" -m localmarathon.ctl down --data-dir "$data_dir")
+        return
+    fi
+    # The data dir (and its pid file) was removed under us: stop the server by the
+    # pid noted at start, if that process is still our localmarathon, so that
+    # neither it nor its tasks outlive the test.
+    pid=${LM_PIDS[$data_dir]:-}
+    if [[ -n "$pid" ]] && grep -qa -- "$data_dir" "/proc/$pid/cmdline" 2>/dev/null; then
+        echo "lm_stop: $data_dir is gone; stopping localmarathon pid $pid directly" >&2
+        kill -TERM "$pid" 2>/dev/null
+        for _ in $(seq 300); do
+            kill -0 "$pid" 2>/dev/null || return 1
+            sleep 0.1
+        done
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+    fi
+    return 1
 }
 
 lm_stop_all() {
@@ -69,7 +87,7 @@ lm_stop_all() {
         lm_stop "$data_dir" || status=1
         if ((status == 0)); then
             rm -rf "$data_dir"
-        else
+        elif [[ -d "$data_dir" ]]; then
             # Keep state, sandboxes and requests.jsonl to look at after a failure.
             echo "lm_stop_all: kept $data_dir for inspection" >&2
         fi
