@@ -28,6 +28,7 @@ for arg in "$@"; do
         *)
             if [[ " ${ALL_STEPS[*]} " != *" $arg "* ]]; then
                 echo "scripts/test.sh: unknown step '$arg' (steps: ${ALL_STEPS[*]})" >&2
+                echo "0 passed, 1 failed"
                 exit 2
             fi
             selected+=("$arg") ;;
