@@ -670,15 +670,30 @@ def _port_list(app):
 
 
 def host_ports(app):
-    """Host ports an instance needs: None = dynamic, an int = fixed port (§8.3 host-port rule)."""
+    """AppDefinition.hostPorts: the port numbers of host networking (service ports, as assigned),
+    else each port mapping's hostPort (None when absent)."""
     if _is_host_networking(app):
-        if app.get("requirePorts"):
-            return [pd.get("port", 0) or None for pd in app.get("portDefinitions") or []]
-        return [None for _ in app.get("portDefinitions") or []]
-    out = []
-    for pm in (app.get("container") or {}).get("portMappings") or []:
-        if "hostPort" in pm and pm["hostPort"] is not None:
-            out.append(pm["hostPort"] or None)
+        return [pd.get("port", 0) for pd in app.get("portDefinitions") or []]
+    return [pm.get("hostPort") for pm in (app.get("container") or {}).get("portMappings") or []]
+
+
+def _resident_host_port_set(old_app, new_app):
+    """The set Marathon compares (hostPorts.flatten.toSet), with the new app's unassigned
+    service ports (0) resolved the way assign_service_ports would resolve them."""
+    new_ports = host_ports(new_app)
+    if not _is_host_networking(new_app):
+        return {p for p in new_ports if p is not None}
+    # old zeros (an app whose ports were never assigned) pair with new zeros
+    fixed = {p for p in new_ports if p}
+    reuse = [p for p in host_ports(old_app) if p not in fixed] if _is_host_networking(old_app) else []
+    out = set()
+    for i, port in enumerate(new_ports):
+        if port:
+            out.add(port)
+        elif reuse:
+            out.add(reuse.pop(0))  # the order assign_service_ports uses
+        else:
+            out.add(-1 - i)  # a fresh port: certainly not one the old app had
     return out
 
 
@@ -1614,7 +1629,7 @@ def validate_resident_update(old_app, new_app, force=False):
     for key, default in (("cpus", 1.0), ("mem", 128.0), ("disk", 0.0), ("gpus", 0), ("requirePorts", False)):
         if old_app.get(key, default) != new_app.get(key, default):
             pairs.append((f"/app(0)/{key}", _RESOURCE_MSG))
-    if host_ports(old_app) != host_ports(new_app):
+    if {p for p in host_ports(old_app) if p is not None} != _resident_host_port_set(old_app, new_app):
         pairs.append(("/app(0)/hostPorts", _HOST_PORTS_MSG))
     # 1.9+: reservations keep their role, so a role change must be acknowledged with force
     old_role, new_role = old_app.get("role"), new_app.get("role")

@@ -259,9 +259,13 @@ def test_resident_helpers():
         "type": "root", "size": 10, "constraints": []}, "mode": "RW"}]
     plain = normalize_app({"id": "/p", "cmd": "xx"})
     assert not is_resident(plain) and persistent_volumes(plain) == []
-    assert host_ports(plain) == [None]
-    assert host_ports(normalize_app({"id": "/p", "cmd": "xx", "requirePorts": True,
-                                     "portDefinitions": [{"port": 8080}]})) == [8080]
+    assert host_ports(plain) == [0]
+    assert host_ports(assign_service_ports(plain, set())) == [10000]
+    bridged = normalize_app({"id": "/p", "container": {"docker": {"image": "i", "network": "BRIDGE", "portMappings": [
+        {"containerPort": 1, "hostPort": 31000}, {"containerPort": 2}]}}})
+    assert host_ports(bridged) == [31000, 0]
+    user_net = normalize_app({"id": "/p", "cmd": "xx", "networks": [{"mode": "container", "name": "n"}]})
+    assert host_ports(user_net) == [None]
 
 
 @pytest.mark.parametrize("changes, expected", [
@@ -284,6 +288,30 @@ def test_resident_update_refusals(changes, expected):
     old = resident_app()
     new = normalize_app(changes, path_id="/db", existing=copy.deepcopy(old), partial=True, mesos_role="slave_public")
     assert err(validate_resident_update, old, new) == expected
+
+
+def test_resident_host_ports_compare_assigned_ports():
+    old = assign_service_ports(resident_app(), set())
+    assert old["portDefinitions"][0]["port"] == 10000
+    # re-sending port 0 reuses the assigned port, before and after assignment
+    same = normalize_app({"portDefinitions": [{"port": 0, "name": "db"}]}, path_id="/db", existing=copy.deepcopy(old),
+                         partial=True, mesos_role="slave_public")
+    assert validate_resident_update(old, same) is None
+    assert validate_resident_update(old, assign_service_ports(same, set(), old)) is None
+    moved = normalize_app({"portDefinitions": [{"port": 10500}]}, path_id="/db", existing=copy.deepcopy(old),
+                          partial=True, mesos_role="slave_public")
+    assert err(validate_resident_update, old, moved) == not_valid(("/app(0)/hostPorts", [HOST_MSG]))
+    # bridge networking compares the set of host ports: one more dynamic mapping is no change
+    bridged = resident_app(networks=[{"mode": "container/bridge"}],
+                           container={"type": "DOCKER", "docker": {"image": "postgres"}, "volumes": [
+                               {"containerPath": "data", "mode": "RW", "persistent": {"size": 10}}],
+                               "portMappings": [{"containerPort": 5432}]})
+    more = copy.deepcopy(bridged)
+    more["container"]["portMappings"].append(dict(more["container"]["portMappings"][0], containerPort=9187))
+    assert validate_resident_update(bridged, more) is None
+    fixed = copy.deepcopy(bridged)
+    fixed["container"]["portMappings"][0]["hostPort"] = 31500
+    assert err(validate_resident_update, bridged, fixed) == not_valid(("/app(0)/hostPorts", [HOST_MSG]))
 
 
 @pytest.mark.parametrize("changes", [
