@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The stateful_postgres role's app template rendered with several variable sets, each
+# checked field by field and submitted to a real localmarathon; the argument spec
+# defaults equal defaults/main.yml; bad variables fail with the variable named.
+set -euo pipefail
+
+# shellcheck source=../setup_localmarathon/localmarathon.sh
+source ../setup_localmarathon/localmarathon.sh
+
+PY=${LM_PYTHON:-python}
+TEST_PG_PASSWORD="tpl-$RANDOM$RANDOM-secret"
+export TEST_PG_PASSWORD
+LOG=$(mktemp "${TMPDIR:-/tmp}/stateful-postgres-template.XXXXXX")
+trap 'rm -f "$LOG"; lm_stop_all' EXIT
+
+echo "== argument_specs.yml defaults == defaults/main.yml"
+"$PY" - <<'PY'
+import json, os, subprocess, sys
+import yaml
+
+doc = json.loads(subprocess.check_output(
+    ["ansible-doc", "-t", "role", "--json", "dcos.marathon.stateful_postgres"]))
+spec = doc["dcos.marathon.stateful_postgres"]["entry_points"]["main"]["options"]
+role_dir = None
+for base in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep):
+    candidate = os.path.join(base, "ansible_collections", "dcos", "marathon", "roles", "stateful_postgres")
+    if base and os.path.isdir(candidate):
+        role_dir = candidate
+        break
+if role_dir is None:
+    sys.exit("the role was not found under ANSIBLE_COLLECTIONS_PATH")
+with open(os.path.join(role_dir, "defaults", "main.yml")) as f:
+    defaults = yaml.safe_load(f)
+problems = []
+for name in sorted(set(spec) | set(defaults)):
+    if name not in spec:
+        problems.append("%s is in defaults/main.yml but not in the argument spec" % name)
+    elif name not in defaults:
+        problems.append("%s is in the argument spec but not in defaults/main.yml" % name)
+    elif spec[name].get("default") != defaults[name]:
+        problems.append("%s: argument spec default %r != defaults/main.yml %r" % (name, spec[name].get("default"), defaults[name]))
+    if not name.startswith("stateful_postgres_"):
+        problems.append("%s does not start with stateful_postgres_" % name)
+if problems:
+    sys.exit("\n".join(problems))
+print("%d variables, defaults equal" % len(spec))
+PY
+
+lm_start --time-scale 20
+
+echo "== variable sets"
+ansible-playbook -i inventory.yml test.yml "$@" >"$LOG" 2>&1 || { cat "$LOG"; exit 1; }
+cat "$LOG"
+if grep -q -F -- "$TEST_PG_PASSWORD" "$LOG"; then echo "FAILED: the password appears in the output" >&2; exit 1; fi
+
+echo "== bad variables are refused, naming the variable"
+# bad <expected text> <extra vars as JSON>
+bad() {
+    local rc=0
+    ansible-playbook -i inventory.yml dcos.marathon.deploy -e '{"stateful_postgres_app_id": "/tpl/bad"}' -e "$2" >"$LOG" 2>&1 || rc=$?
+    if ((rc == 0)); then cat "$LOG"; echo "FAILED: $2 was accepted" >&2; exit 1; fi
+    if ! grep -q -F -- "$1" "$LOG"; then cat "$LOG"; echo "FAILED: the error for $2 does not mention '$1'" >&2; exit 1; fi
+    echo "ok: $2 -> mentions $1"
+}
+bad stateful_postgres_volume_name '{"stateful_postgres_volume_name": "pg/data"}'
+bad stateful_postgres_volume_name '{"stateful_postgres_volume_name": ".."}'
+bad stateful_postgres_pgdata_subdir '{"stateful_postgres_pgdata_subdir": "../elsewhere"}'
+bad stateful_postgres_pgdata_subdir '{"stateful_postgres_pgdata_subdir": "/var/lib/postgresql"}'
+bad stateful_postgres_password '{"stateful_postgres_password": ""}'
+bad stateful_postgres_password_secret '{"stateful_postgres_password_secret": "pg/pw"}'
+bad stateful_postgres_instances '{"stateful_postgres_instances": "many"}'
+bad stateful_postgres_state '{"state": "running"}'
+bad stateful_postgres_network_mode '{"stateful_postgres_network_mode": "host"}'
+bad stateful_postgres_network_name '{"stateful_postgres_network_name": "dcos"}'
+bad stateful_postgres_mem '{"stateful_postgres_mem": 0}'
+bad stateful_postgres_container_port '{"stateful_postgres_container_port": 70000}'
+# Marathon's own validation, reported through marathon_app.
+bad '/id' '{"stateful_postgres_app_id": "/Not_Valid"}'
+if grep -q -F -- "$TEST_PG_PASSWORD" "$LOG"; then echo "FAILED: the password appears in the output" >&2; exit 1; fi
+
+echo "== clean up"
+for app in /tpl/defaults /tpl/custom /tpl/overlay; do
+    ansible-playbook -i inventory.yml dcos.marathon.deploy -e "{\"stateful_postgres_app_id\": \"$app\"}" \
+        -e state=absent -e allow_data_loss=true >"$LOG" 2>&1 || { cat "$LOG"; exit 1; }
+done
+echo "stateful_postgres template: all checks passed"
