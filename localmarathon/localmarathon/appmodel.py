@@ -1030,7 +1030,8 @@ def _canon_health_check(hc):
     out["protocol"] = protocol
     out["ipProtocol"] = hc.get("ipProtocol") or "IPv4"
     out["timeoutSeconds"] = _i(hc.get("timeoutSeconds", 20))
-    out["delaySeconds"] = _i(hc.get("delaySeconds", 15))
+    # Marathon-executed checks keep no delay of their own: the writer always shows the default
+    out["delaySeconds"] = 15 if protocol in _MARATHON_HC else _i(hc.get("delaySeconds", 15))
     return out
 
 

@@ -365,6 +365,9 @@ def test_resending_get_output_adds_port_index_like_marathon():
     ({"protocol": "MESOS_HTTP", "path": "/", "port": 8080, "gracePeriodSeconds": 5},
      '{"gracePeriodSeconds": 5, "intervalSeconds": 60, "maxConsecutiveFailures": 3, "path": "/", "port": 8080, '
      '"protocol": "MESOS_HTTP", "ipProtocol": "IPv4", "timeoutSeconds": 20, "delaySeconds": 15}'),
+    ({"protocol": "TCP", "portIndex": 0, "delaySeconds": 1, "timeoutSeconds": 5},
+     '{"gracePeriodSeconds": 300, "intervalSeconds": 60, "maxConsecutiveFailures": 3, '
+     '"portIndex": 0, "protocol": "TCP", "ipProtocol": "IPv4", "timeoutSeconds": 5, "delaySeconds": 15}'),
     ({"protocol": "MESOS_TCP", "portIndex": 0, "delaySeconds": 1},
      '{"gracePeriodSeconds": 300, "intervalSeconds": 60, "maxConsecutiveFailures": 3, "portIndex": 0, '
      '"protocol": "MESOS_TCP", "ipProtocol": "IPv4", "timeoutSeconds": 20, "delaySeconds": 1}'),
