@@ -1131,6 +1131,14 @@ def _validate_volume(i, v, pairs):
             pairs.append((f"{base}/persistent/profileName", "must not be empty"))
 
 
+_URI_BAD_CHARS = re.compile(r'[\s<>"{}|\\^`]|%(?![0-9A-Fa-f]{2})')
+
+
+def _uri_syntax_ok(uri):
+    """The characters java.net.URI refuses (spaces, <>"{}|\\^`, broken % escapes) and an empty scheme."""
+    return not _URI_BAD_CHARS.search(uri) and not uri.startswith(":")
+
+
 _ILLEGAL_OPERATOR = ("Constraint operator must be one of the following "
                      "UNIQUE, CLUSTER, GROUP_BY, LIKE, MAX_PER or UNLIKE")
 
@@ -1362,6 +1370,11 @@ def _validate_app(app, pairs, *, raw_cmd, valid_roles, features, explicit_upgrad
                 and labels.get("DCOS_MIGRATION_API_PATH")):
             pairs.append(("/", "DCOS_PACKAGE_FRAMEWORK_NAME and DCOS_MIGRATION_API_PATH must be defined"
                                " when using DCOS_MIGRATION_API_VERSION"))
+
+    # fetch URIs must parse as java.net.URI (ArtifactValidation)
+    for i, f in enumerate(app.get("fetch") or []):
+        if not _uri_syntax_ok(f["uri"]):
+            pairs.append((f"/fetch({i})/uri", "URI has invalid syntax."))
 
     # dependencies
     for i, dep in enumerate(app.get("dependencies") or []):

@@ -640,6 +640,10 @@ def with_volume(vol):
     ({"id": "/a", "cmd": "xx", "role": "other"}, {}, not_valid(("/role", ["got other, expected one of: [*]"]))),
     # nested apps may use the top-level group's name as role
     ({"id": "/dev/a", "cmd": "xx", "role": "prod"}, {}, not_valid(("/role", ["got prod, expected one of: [*, dev]"]))),
+    ({"id": "/a", "cmd": "xx", "fetch": [{"uri": "http://h/a b.tgz"}]}, {},
+     not_valid(("/fetch(0)/uri", ["URI has invalid syntax."]))),
+    ({"id": "/a", "cmd": "xx", "uris": ["http://h/x", "http://h/%zz"]}, {},
+     not_valid(("/fetch(1)/uri", ["URI has invalid syntax."]))),
     # constraints
     ({"id": "/a", "cmd": "xx", "constraints": [["hostname", "UNIQUE", "x"]]}, {},
      not_valid(("/constraints(0)", ["Value specified but not used"]))),
