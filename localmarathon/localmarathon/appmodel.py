@@ -21,7 +21,8 @@ Public interface
     (``{"version": ...}`` optionally with ``id``), ``None`` for a normal body,
     raises 422 when ``version`` is combined with other fields (§3.1.4).
 ``validate_resident_update(old_app, new_app, force=False) -> None``
-    §8.3 changes refused on an existing resident app (``/app(0)/cpus`` paths).
+    §8.3 changes refused on an existing resident app (``/app(0)/cpus`` paths);
+    works on ``new_app`` before or after ``assign_service_ports``.
 ``assign_service_ports(app, used_ports, previous=None) -> dict``
     §4.1 step 8: replaces 0 service ports from [10000, 20000], reusing the
     previous version's ports first. Returns a new dict.
@@ -34,6 +35,7 @@ old_version_info=None) -> (version, versionInfo)`` (§5.2)
 ``app_for_output(app, version, version_info) -> dict`` inserts ``version`` and
 ``versionInfo`` at their RAML position (``versionInfo`` omitted when None).
 ``marathon_timestamp(epoch) -> str`` / ``parse_timestamp(text) -> float`` (§1).
+``MAX_NESTING_DEPTH``, ``LOCAL_PORT_MIN``/``LOCAL_PORT_MAX``, ``ID_SEGMENT_PATTERN``.
 
 Conventions of the canonical app: doubles (cpus, mem, disk, backoffFactor,
 upgradeStrategy capacities, executorResources, numeric resourceLimits) are
