@@ -79,6 +79,7 @@ class Api:
 
     def request(self, method: str, path: str, check: bool = True, **kw) -> requests.Response:
         kw.setdefault("timeout", 30)
+        kw.setdefault("verify", self.s.verify)  # REQUESTS_CA_BUNDLE would override Session.verify
         r = self.s.request(method, self.url + path, **kw)
         if check and r.headers.get("Content-Type", "").startswith("application/json") and r.content:
             problems = raml_problems(method, path.split("?")[0], r.status_code, r.json())
