@@ -1283,13 +1283,14 @@ def _validate_app(app, pairs, *, raw_cmd, valid_roles, features, explicit_upgrad
     mesos_checks = 0
     for i, hc in enumerate(app.get("healthChecks") or []):
         protocol = hc["protocol"]
-        if protocol in _MARATHON_HC:
+        # the model validation checks every check that uses a port, Mesos ones included
+        if protocol != "COMMAND":
             idx = hc.get("portIndex")
             ok = (idx < indices) if idx is not None else (hc.get("port") is not None or indices == 1)
             if not ok:
                 pairs.append((f"/healthChecks({i})",
                               "Health check port indices must address an element of the ports array or container port mappings."))
-        elif protocol.startswith("MESOS_"):
+        if protocol.startswith("MESOS_"):
             mesos_checks += 1
         if hc["ipProtocol"] != "IPv4" and not (
                 protocol.startswith("MESOS_") and container and container["type"] == "DOCKER"):

@@ -593,6 +593,8 @@ def with_volume(vol):
      not_valid(("/healthChecks(0)", [HC_PORT]))),
     ({"id": "/a", "cmd": "xx", "portDefinitions": [{}, {}], "healthChecks": [{"protocol": "HTTP", "portIndex": 2}]},
      {}, not_valid(("/healthChecks(0)", [HC_PORT]))),
+    ({"id": "/a", "cmd": "xx", "healthChecks": [{"protocol": "MESOS_HTTP", "portIndex": 3}]}, {},
+     not_valid(("/healthChecks(0)", [HC_PORT]))),
     ({"id": "/a", "cmd": "xx", "healthChecks": [{"protocol": "MESOS_TCP"}, {"protocol": "MESOS_HTTP"}]}, {},
      not_valid(("/", ["AppDefinition can contain at most one Mesos health check"]))),
     ({"id": "/a", "cmd": "xx", "healthChecks": [{"protocol": "HTTP", "ipProtocol": "IPv6"}]}, {},
