@@ -569,8 +569,17 @@ class MarathonClient(object):
         return self.request("POST", app_path(app_id, "/restart"), params=_force(force), json_body={}, safe_to_retry=False)
 
     def delete_app(self, app_id, force=False):
+        """DELETE /v2/apps/{id}. After a transient failure the app is re-read: a lost answer
+        to a DELETE that landed would otherwise turn the re-sent one into a 404."""
+
+        def reread():
+            if self.get_app(app_id) is None:
+                return MarathonResponse(200, {}, {})
+            return None
+
         # DELETE's server default is force=true; always say what we mean.
-        return self.request("DELETE", app_path(app_id), params=[("force", "true" if force else "false")])
+        return self.request("DELETE", app_path(app_id), params=[("force", "true" if force else "false")],
+                            safe_to_retry=False, before_retry=reread)
 
 
 def _force(force):
