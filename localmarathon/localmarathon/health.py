@@ -306,10 +306,13 @@ class HealthMonitor:
             return False, f"Failed to run health check command: {err}"
         with self._lock:
             self._command = proc
+        watchdog = _watchdog()
+        watchdog.add(proc.pid)
         try:
             exited = _wait_unreaped(proc, self.timeout)
             # The unreaped leader pins the process group id: killing leftovers is safe.
             _kill_group(proc)
+            watchdog.remove(proc.pid)
             rc = proc.wait()
         finally:
             with self._lock:
@@ -321,6 +324,21 @@ class HealthMonitor:
         if rc < 0:
             return False, f"Command terminated with signal {signal.strsignal(-rc) or -rc}"
         return False, f"Command exited with status {rc}"
+
+
+_WATCHDOG = None
+_WATCHDOG_LOCK = threading.Lock()
+
+
+def _watchdog():
+    """One per process: kills running check commands' process groups if this process dies."""
+    global _WATCHDOG
+    with _WATCHDOG_LOCK:
+        if _WATCHDOG is None:
+            from .agent import _Watchdog
+
+            _WATCHDOG = _Watchdog()
+        return _WATCHDOG
 
 
 def _wait_unreaped(proc: subprocess.Popen, timeout: float) -> bool:
