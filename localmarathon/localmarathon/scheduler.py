@@ -106,7 +106,7 @@ class Cluster:
         if self._thread is not None:
             self._thread.join(timeout=5)
         with self.lock:
-            self._save()
+            self._save(durable=True)
 
     def _restore(self, data: dict) -> None:
         self.framework_id = data["framework_id"]
@@ -140,8 +140,8 @@ class Cluster:
             "last_failure": self.last_failure,
         }
 
-    def _save(self) -> None:
-        self.store.save(self.to_state())
+    def _save(self, durable: bool = False) -> None:
+        self.store.save(self.to_state(), durable=durable)
         self._dirty = False
 
     # ------------------------------------------------------------------ events
@@ -577,7 +577,8 @@ class Cluster:
             before = _healthy(health)
             prev = health[index]
             health[index] = dict(result)
-            if prev is None or bool(prev.get("alive")) != bool(result.get("alive")):
+            # Marathon's initial Health is not alive, so the first success is a flip, a first failure not.
+            if bool((prev or {}).get("alive")) != bool(result.get("alive")):
                 self.publish(ev.health_status_changed(app_id=inst["appId"], instance_id=inst["id"],
                                                       version=inst["task"]["version"],
                                                       alive=bool(result.get("alive"))))

@@ -253,6 +253,8 @@ class LocalMarathon:
     # ------------------------------------------------------------------ Marathon routes
 
     def route(self, handler, method: str, path: str, params: dict, body: bytes) -> Response:
+        if method == "HEAD":
+            method = "GET"  # Jersey answers HEAD for every GET resource (the body is not sent)
         if path == "/ping":
             return self.ping(handler) if method in ("GET", "HEAD") else _not_allowed()
         if path in ("/v2/apps", "/v2/apps/"):
@@ -291,7 +293,7 @@ class LocalMarathon:
         if m:
             if method != "DELETE":
                 return _not_allowed()
-            app_id = _appmodel().canonical_id(m.group(1))
+            app_id = _raw_id(m.group(1))
             with self.cluster.lock:
                 waiting = [q for q in self.cluster.queue_json() if q["app"]["id"] == app_id]
             if not waiting:
@@ -403,15 +405,14 @@ class LocalMarathon:
         return Response(201, out, {"Location": f"{scheme}://{host}{app_id}", "Marathon-Deployment-Id": dep.id})
 
     def app_routes(self, handler, method: str, rest: str, params: dict, body: bytes) -> Response:
-        am = _appmodel()
         m = re.fullmatch(r"(.*)/tasks/([^/]+)", rest)
         if m:
             if method != "DELETE":
                 return _not_allowed()
-            return self.kill_one_task(am.canonical_id(m.group(1)), m.group(2), params)
+            return self.kill_one_task(_raw_id(m.group(1)), m.group(2), params)
         m = re.fullmatch(r"(.*)/tasks", rest)
         if m:
-            app_id = am.canonical_id(m.group(1))
+            app_id = _raw_id(m.group(1))
             if app_id.endswith("/*"):
                 return self.group_tasks(app_id[:-2], method)
             if method == "GET":
@@ -421,23 +422,23 @@ class LocalMarathon:
             return _not_allowed()
         m = re.fullmatch(r"(.*)/versions/([^/]+)", rest)
         if m:
-            return self.app_version(am.canonical_id(m.group(1)), m.group(2)) if method == "GET" else _not_allowed()
+            return self.app_version(_raw_id(m.group(1)), m.group(2)) if method == "GET" else _not_allowed()
         m = re.fullmatch(r"(.*)/versions", rest)
         if m:
-            return self.app_versions(am.canonical_id(m.group(1))) if method == "GET" else _not_allowed()
+            return self.app_versions(_raw_id(m.group(1))) if method == "GET" else _not_allowed()
         m = re.fullmatch(r"(.*)/restart", rest)
         if m and method == "POST":
-            return self.restart_app(am.canonical_id(m.group(1)), params)
+            return self.restart_app(_raw_id(m.group(1)), params)
         if rest.endswith("/*") and method == "GET":
-            return self.group_apps(am.canonical_id(rest[:-2]) if rest[:-2].strip("/") else "/", params)
+            return self.group_apps(_raw_id(rest[:-2]), params)
+        # Lookups do not validate the id (an invalid one simply does not exist); writes do.
         if method == "GET":
-            app_id = am.canonical_id(rest)
-            return self.show_app(app_id, params)
+            return self.show_app(_raw_id(rest), params)
         if method in ("PUT", "PATCH"):
             return self.update_app(handler, rest, params, body, patch=method == "PATCH")
         if method == "DELETE":
             # §3.1.7: DELETE .../restart deletes the app whose id ends in "restart".
-            return self.delete_app(am.canonical_id(rest) if not m else _raw_id(rest), params)
+            return self.delete_app(_raw_id(rest), params)
         return _not_allowed()
 
     def show_app(self, app_id: str, params: dict) -> Response:

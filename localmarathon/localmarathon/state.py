@@ -31,7 +31,9 @@ class StateStore:
             raise ValueError(f"{self.path}: not a localmarathon state file (schema {SCHEMA})")
         return data
 
-    def save(self, data: dict) -> None:
+    def save(self, data: dict, durable: bool = False) -> None:
+        """Atomic replace; ``durable`` also fsyncs (only worth it at shutdown: a crash of this
+        process cannot tear a renamed file, and fsync under the cluster lock would stall requests)."""
         data = dict(data, schema=SCHEMA)
         text = json.dumps(data, separators=(",", ":"), sort_keys=False)
         with self._lock:
@@ -39,8 +41,9 @@ class StateStore:
             try:
                 with os.fdopen(fd, "w") as fh:
                     fh.write(text)
-                    fh.flush()
-                    os.fsync(fh.fileno())
+                    if durable:
+                        fh.flush()
+                        os.fsync(fh.fileno())
                 os.replace(tmp, self.path)
             except BaseException:
                 try:
