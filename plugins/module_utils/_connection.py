@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import time
 import traceback
 
@@ -612,6 +613,12 @@ def _decode(r):
 
 def _short_exc(e):
     text = to_native(e)
+    # urllib3 wraps the socket error in pool/retry text; the errno part is what helps.
+    match = re.search(r"\[Errno -?\d+\] [^'\")\]]+", text)
+    if match:
+        return match.group(0).strip()
+    if "timed out" in text.lower():
+        return "timed out"
     if len(text) > 200:
         text = text[:200] + "..."
     return text

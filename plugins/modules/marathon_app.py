@@ -258,7 +258,10 @@ app:
     tasksHealthy: 1
     version: "2026-11-25T18:00:00.000Z"
 changes:
-  description: Top-level fields of the definition that differ (were changed, or would be in check mode).
+  description:
+    - Top-level fields of the definition that differ (were changed, or would be in check mode).
+    - V(app (created\)) or V(app (removed\)) when the whole app is created or removed, and V(tasks (restart\))
+      for a restart in check mode.
   returned: always
   type: list
   elements: str
@@ -484,8 +487,6 @@ class AppRunner(object):
         self.result["diff"] = diff_app(desired_norm, live_norm, self.secret_env)
         if desired_norm is not None and live_norm is not None:
             self.result["changes"] = changed_fields(desired_norm, live_norm)
-        elif desired_norm is not None or live_norm is not None:
-            self.result["changes"] = sorted((desired_norm or live_norm).keys())
 
     def _finish_app(self, app):
         self.result["app"] = mask_app(app, self.secret_env) if app else None
@@ -529,6 +530,7 @@ class AppRunner(object):
     def create(self, body):
         desired_norm = normalize_app_definition(body)
         self._set_diff(desired_norm, None)
+        self.result["changes"] = ["app (created)"]
         if self.module.check_mode:
             self.result["changed"] = True
             self.result["app"] = mask_app(desired_norm, self.secret_env)
