@@ -42,8 +42,29 @@ def _is_server(pid: int, data_dir: Path) -> bool:
     return False
 
 
+PATH_OPTIONS = ("--auth-config", "--tls-cert", "--tls-key")
+
+
+def _absolute_paths(args: list[str]) -> list[str]:
+    """The server runs with cwd "/", so relative file arguments are resolved here."""
+    out, i = [], 0
+    while i < len(args):
+        a = args[i]
+        name, eq, value = a.partition("=")
+        if name in PATH_OPTIONS and eq:
+            out.append(f"{name}={Path(value).absolute()}")
+        elif a in PATH_OPTIONS and i + 1 < len(args):
+            out += [a, str(Path(args[i + 1]).absolute())]
+            i += 1
+        else:
+            out.append(a)
+        i += 1
+    return out
+
+
 def up(data_dir: Path, server_args: list[str], timeout: float = 30) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
+    server_args = _absolute_paths(server_args)
     pid = _read_pid(data_dir)
     url_file = data_dir / "localmarathon.url"
     if pid and alive(pid) and _is_server(pid, data_dir) and url_file.exists():
@@ -57,7 +78,8 @@ def up(data_dir: Path, server_args: list[str], timeout: float = 30) -> int:
     start_offset = log_path.stat().st_size if log_path.exists() else 0
     with open(log_path, "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "localmarathon", "--data-dir", str(data_dir), *server_args],
-                                stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+                                cwd="/")  # a localmarathon/ dir in the cwd must not shadow the package
     deadline = time.monotonic() + timeout
     url = None
     while time.monotonic() < deadline:

@@ -30,7 +30,7 @@ class LocalMarathon:
                  time_scale: float = 1.0, mesos_role: str | None = None, extra_args=(), startup_timeout: float = 30):
         """``auth_config``: dict (written to DATA/auth-config.json) or a file path; ``tls``: (cert, key)
         paths or {"cert": ..., "key": ...}; ``mesos_role``: None keeps the server's default."""
-        self.data_dir = Path(data_dir)
+        self.data_dir = Path(data_dir).absolute()
         self.agents = agents
         self.auth = auth
         self.auth_config = auth_config
@@ -55,10 +55,10 @@ class LocalMarathon:
             if isinstance(path, dict):
                 path = self.data_dir / "auth-config.json"
                 path.write_text(json.dumps(self.auth_config))
-            cmd += ["--auth-config", str(path)]
+            cmd += ["--auth-config", str(Path(path).absolute())]
         if self.tls:
             cert, key = (self.tls["cert"], self.tls["key"]) if isinstance(self.tls, dict) else self.tls
-            cmd += ["--tls-cert", str(cert), "--tls-key", str(key)]
+            cmd += ["--tls-cert", str(Path(cert).absolute()), "--tls-key", str(Path(key).absolute())]
         if self.mesos_role is not None:
             cmd += ["--mesos-role", self.mesos_role]
         return cmd + self.extra_args
@@ -70,7 +70,8 @@ class LocalMarathon:
         log = open(self.data_dir / "localmarathon.log", "ab")
         try:
             self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
-                                         start_new_session=True, preexec_fn=pdeathsig_preexec(signal.SIGTERM))
+                                         start_new_session=True, preexec_fn=pdeathsig_preexec(signal.SIGTERM),
+                                         cwd="/")  # a localmarathon/ dir in the cwd must not shadow the package
         finally:
             log.close()
         ready = threading.Event()
