@@ -427,9 +427,10 @@ def _postgres_plan_inner(ctx: TaskContext, tag: str, cleanup: list) -> ProcessPl
         pw = pwd.getpwuid(os.geteuid())
     uid, gid = pw.pw_uid, pw.pw_gid
 
-    # The official entrypoint (as root): mkdir -p "$PGDATA"; chmod 700; chown -R postgres.
+    # The official entrypoint (as root): mkdir -p "$PGDATA"; chmod 700; chown -R postgres. Our own
+    # persistent volume roots go to postgres too, so PGDATA may be a subdirectory; host paths do not.
     if privileged:
-        for host in {Path(v) for v in ctx.volumes.values()} | set(ctx.mounts.values()):
+        for host in {Path(v) for v in ctx.volumes.values()}:
             if host.is_dir() and host.stat().st_uid != uid:
                 os.chown(host, uid, gid)
     pgdata.mkdir(parents=True, exist_ok=True)

@@ -187,7 +187,7 @@ def test_postgres_user_db_socket_alias_and_command_health_check(agent, marker, d
     assert r.returncode == 0 and r.stdout.strip() == "orders", r.stderr
 
     results = []
-    monitor = HealthMonitor({"protocol": "COMMAND", "command": {"value": "pg_isready -q -d orders -U shop"},
+    monitor = HealthMonitor({"protocol": "COMMAND", "command": {"value": "pg_isready -q -p 5432 -d orders -U shop"},
                              "gracePeriodSeconds": 0, "intervalSeconds": 1, "delaySeconds": 0},
                             info, 20, on_result=results.append)
     monitor.start()
@@ -211,10 +211,14 @@ def test_postgres_without_volume_uses_the_containers_own_layer(agent, marker, da
     rec = Recorder()
     port = free_port()
     app = pg_app()
-    app["container"] = {**app["container"], "volumes": []}
+    host_dir = data_dir / "host-config"  # a host path mounted into the container: never chowned
+    host_dir.mkdir()
+    app["container"] = {**app["container"], "volumes": [
+        {"containerPath": "/etc/extra", "hostPath": str(host_dir), "mode": "RO"}]}
     spec = launch(agent, app, marker, rec, [port])
     wait_accepting(port, rec, spec.task_id)  # no password: trust, as POSTGRES_HOST_AUTH_METHOD=trust
     assert (spec.sandbox_dir / ".rootfs" / "var/lib/postgresql/data" / "PG_VERSION").is_file()
+    assert host_dir.stat().st_uid == os.geteuid()
     agent.kill(spec.task_id)
     assert rec.final(spec.task_id, timeout=15)[2] == "TASK_KILLED"
 
