@@ -127,7 +127,7 @@ step_localmarathon() {
         return 1
     fi
     local rc=0
-    (cd "$REPO/localmarathon" && python -m pytest tests -n 2 -q -p no:cacheprovider) || rc=$?
+    (cd "$REPO/localmarathon" && python -m pytest tests -n 2 -q -p no:cacheprovider --durations=10) || rc=$?
     if ((rc == 5)); then
         note "localmarathon/tests collected no tests"
         return 0
