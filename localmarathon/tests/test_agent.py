@@ -235,19 +235,19 @@ def test_kill_escalates_to_sigkill_after_scaled_grace(agent, marker):
     took = end[0] - started
     assert end[2] == "TASK_KILLED"
     assert end[3] == "Command terminated with signal Killed"
-    assert 0.45 <= took < 2.0, took  # grace 10 s / time scale 20 = 0.5 s
+    assert 0.45 <= took < 3.0, took  # grace 10 s / time scale 20 = 0.5 s
     assert wait_no_marked(marker) == []
 
 
 def test_explicit_zero_grace_kills_at_once(agent, marker):
     rec = Recorder()
-    spec = spec_for(agent, {"cmd": "trap '' TERM; sleep 30"}, marker)
+    spec = spec_for(agent, {"cmd": "trap '' TERM; sleep 30", "taskKillGracePeriodSeconds": 100}, marker)
     agent.launch(spec, rec)
     rec.wait(spec.task_id, "TASK_RUNNING")
     started = time.monotonic()
     agent.kill(spec.task_id, grace_seconds=0)
     end = rec.final(spec.task_id)
-    assert end[2] == "TASK_KILLED" and end[0] - started < 0.5
+    assert end[2] == "TASK_KILLED" and end[0] - started < 1.0  # not the app's 100 s / 20 = 5 s
 
 
 def test_kill_right_after_launch_never_reports_running_after_killed(agent, marker):
