@@ -59,7 +59,7 @@ class Cluster:
         self.versions: dict[str, list] = {}    # id → [{"version", "app", "versionInfo"}], newest first
         self.instances: dict[str, dict] = {}
         self.deployments: dict[str, Deployment] = {}
-        self.backoff: dict[str, dict] = {}     # app id → {"delay": s, "until": epoch}
+        self.backoff: dict[str, dict] = {}     # app id → {"failures": n, "until": epoch}
         self.last_failure: dict[str, dict] = {}
         self.queue_since: dict[str, str] = {}
         self.task_index: dict[str, str] = {}   # task id → instance id
@@ -511,14 +511,13 @@ class Cluster:
                 self._advance_backoff(inst["appId"], now)
 
     def _advance_backoff(self, app_id: str, now: float) -> None:
-        # Launch backoff per backoffSeconds/backoffFactor/maxLaunchDelaySeconds (scaled by --time-scale).
+        # Launch backoff per backoffSeconds/backoffFactor/maxLaunchDelaySeconds, scaled (agent.launch_delay).
+        from .agent import launch_delay
         app = self.app_definition(app_id) or {}
-        base = float(app.get("backoffSeconds", 1))
-        factor = float(app.get("backoffFactor", 1.15))
-        cap = float(app.get("maxLaunchDelaySeconds", 300))
-        b = self.backoff.get(app_id)
-        delay = base if b is None else min(b["delay"] * factor, cap)
-        self.backoff[app_id] = {"delay": delay, "until": now + delay / self.time_scale}
+        failures = self.backoff.get(app_id, {}).get("failures", 0) + 1
+        delay = launch_delay(app.get("backoffSeconds", 1), app.get("backoffFactor", 1.15),
+                             app.get("maxLaunchDelaySeconds", 300), failures, self.time_scale)
+        self.backoff[app_id] = {"failures": failures, "until": now + delay}
 
     def reset_delay(self, app_id: str) -> bool:
         with self.lock:
