@@ -17,7 +17,7 @@ description:
     failure and, on request, the list of stored versions.
   - Read-only.
 author:
-  - dcos.marathon maintainers
+  - dcos.marathon maintainers (@dcos-marathon)
 options:
   app_id:
     description:
@@ -206,6 +206,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import mas
 from ansible_collections.dcos.marathon.plugins.module_utils._connection import canonical_app_id
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 from ansible_collections.dcos.marathon.plugins.module_utils._module import MarathonModule
+
 
 def has_labels(app, labels):
     live = app.get("labels") or {}

@@ -20,7 +20,7 @@ description:
   - Can wait until a number of tasks are running, healthy or suspended.
   - Read-only.
 author:
-  - dcos.marathon maintainers
+  - dcos.marathon maintainers (@dcos-marathon)
 options:
   app_id:
     description:
@@ -335,14 +335,12 @@ def main():
             while not condition_met(counts, wait_for, count):
                 now = time.monotonic()
                 if now >= deadline:
-                    module.fail_json(
-                        msg="Timed out after %g s waiting for %d %s task(s)%s; last seen: %d running, %d healthy, "
-                            "%d suspended of %d" % (p["wait_timeout"], count, wait_for,
-                                                     " of %s" % app_id if app_id else "",
-                                                     counts["running"], counts["healthy"], counts["suspended"],
-                                                     counts["total"]),
-                        tasks=tasks, summary=counts, waited=round(now - start, 3),
-                    )
+                    msg = "Timed out after %g s waiting for %d %s task(s)%s; last seen: %d running, %d healthy, " \
+                          "%d suspended of %d" % (p["wait_timeout"], count, wait_for,
+                                                  " of %s" % app_id if app_id else "",
+                                                  counts["running"], counts["healthy"], counts["suspended"],
+                                                  counts["total"])
+                    module.fail_json(msg=msg, tasks=tasks, summary=counts, waited=round(now - start, 3))
                 time.sleep(max(0.0, min(p["wait_sleep"], deadline - now)))
                 tasks, counts = list_tasks(client, app_id)
             waited = round(time.monotonic() - start, 3)
