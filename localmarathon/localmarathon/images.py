@@ -15,7 +15,12 @@ name (registry ``docker.io``/``library/`` prefixes, tags and digests are ignored
   -p <host port mapped to containerPort 5432> -k <unix socket dir in the sandbox>``. ``args``
   starting with ``-`` (or with ``postgres``) are passed to the server, as with the real entrypoint.
   PGHOST points at the socket directory, which also holds a ``.s.PGSQL.5432`` alias, so in-"container"
-  clients (``pg_isready``, ``psql`` in COMMAND health checks) work unchanged.
+  clients (``pg_isready``, ``psql`` in COMMAND health checks) work unchanged. (A sandbox path too long
+  for a unix socket gets a short private directory under the system temp dir instead.)
+  The server runs as ``postgres``, so every directory down to PGDATA must be searchable by that user:
+  directories at or below the agent's data dir get ``o+x``; a blocking directory above it (e.g.
+  pytest's 0700 ``/tmp/pytest-of-root``) fails the task with a message naming it. Persistent volume
+  roots and PGDATA are chowned to ``postgres``; host paths are not.
 * ``busybox``, ``alpine``, ``ubuntu``, ``debian``, ``centos``, ``bash``, ``python`` - run as host
   shell: ``cmd`` under ``/bin/sh -c``, ``args`` exec'd, as the agent's user, without an image default
   ``CMD`` beyond the shell/interpreter (which exits at once on /dev/null stdin, as in Docker).
@@ -26,7 +31,8 @@ Any other image fails the task like a Mesos pull failure:
 "Failed to launch container: Failed to pull image 'x': image not supported by localmarathon
 (supported: ...)".
 
-Paths inside "the container" map to the host: ``/mnt/mesos/sandbox/...`` and ``$MESOS_SANDBOX/...``
+Tasks see the host: ``MESOS_SANDBOX`` is the sandbox's host path (a container would see
+/mnt/mesos/sandbox), ports are host ports on 127.0.0.1. Paths inside "the container" map to the host: ``/mnt/mesos/sandbox/...`` and ``$MESOS_SANDBOX/...``
 to the sandbox, relative paths to the sandbox, volume containerPaths to their host directories, any
 other absolute path to ``<sandbox>/.rootfs/<path>`` (the container's own writable layer, lost with
 the task, as in Docker).
