@@ -380,7 +380,26 @@ class MarathonClient(object):
     def _send(self, method, url, params, json_body, safe, auth=True, before_retry=None):
         """Send with retries. Returns a MarathonResponse for any HTTP status."""
         attempt = 0
+        # Set once a write was sent and its answer timed out: Marathon may still apply it, so
+        # from then on we only re-read (a re-sent write landing after the late one is a second deployment).
+        in_flight = False
         while True:
+            if in_flight:
+                if attempt >= self.retries:
+                    raise MarathonConnectionError(
+                        "%s %s timed out after %gs and the change did not show up in %d re-read(s); it was not "
+                        "sent again because Marathon may still apply it" % (method, redact_url(url), self.timeout, attempt),
+                        url=url,
+                        method=method,
+                        hint="Look at the app and its deployments before running again; raise request_timeout "
+                        "if Marathon is slow",
+                    )
+                self._sleep(self._backoff(attempt))
+                attempt += 1
+                replacement = before_retry()
+                if replacement is not None:
+                    return replacement
+                continue
             headers = {}
             if auth and self._token:
                 headers["Authorization"] = "token=%s" % self._token
@@ -435,6 +454,7 @@ class MarathonClient(object):
                 replacement = before_retry()
                 if replacement is not None:
                     return replacement
+                in_flight = isinstance(error, requests.exceptions.ReadTimeout)
 
     def request(self, method, path, params=None, json_body=None, safe_to_retry=None, before_retry=None):
         """One Marathon API call; raises MarathonError for 4xx/5xx.
