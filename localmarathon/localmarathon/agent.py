@@ -532,32 +532,37 @@ class Agent:
         except OSError as err:
             self._status(task, TASK_FAILED, f"Failed to launch container: cannot open sandbox logs: {err}")
             return None
+        failure = None  # reported outside the task lock: a callback may call kill()
         try:
             with task.lock:
                 if task.kill_requested:
-                    self._status(task, TASK_KILLED, "Task killed before it started")
-                    return None
-                try:
-                    proc = subprocess.Popen(
-                        plan.argv, cwd=str(plan.cwd), env=plan.env, stdin=subprocess.DEVNULL,
-                        stdout=stdout, stderr=stderr, start_new_session=True,
-                        preexec_fn=_preexec(ids, os.getpid()),
-                    )
-                except OSError as err:
-                    name = plan.argv[0] if plan.argv else "?"
-                    self._status(task, TASK_FAILED,
-                                 f"Failed to launch container: Failed to execute '{name}': {err.strerror or err}")
-                    return None
-                task.proc = proc
-                task.pgid = proc.pid  # session leader: pgid == pid
-                try:
-                    task.pidfd = os.pidfd_open(proc.pid)
-                except (AttributeError, OSError):
-                    task.pidfd = None
-            self._watchdog.add(task.pgid)
+                    failure = (TASK_KILLED, "Task killed before it started")
+                else:
+                    try:
+                        proc = subprocess.Popen(
+                            plan.argv, cwd=str(plan.cwd), env=plan.env, stdin=subprocess.DEVNULL,
+                            stdout=stdout, stderr=stderr, start_new_session=True,
+                            preexec_fn=_preexec(ids, os.getpid()),
+                        )
+                    except OSError as err:
+                        name = plan.argv[0] if plan.argv else "?"
+                        failure = (TASK_FAILED, f"Failed to launch container: Failed to execute '{name}': "
+                                                f"{err.strerror or err}")
+                    else:
+                        task.proc = proc
+                        task.pgid = proc.pid  # session leader: pgid == pid
+                        try:
+                            task.pidfd = os.pidfd_open(proc.pid)
+                        except (AttributeError, OSError):
+                            task.pidfd = None
+            if failure is None:
+                self._watchdog.add(task.pgid)
         finally:
             stdout.close()
             stderr.close()
+        if failure is not None:
+            self._status(task, *failure)
+            return None
         task.started_at = time.time()
         self._status(task, TASK_RUNNING)
         try:

@@ -505,3 +505,20 @@ def test_user_network_mapping_without_host_port_uses_container_port():
     assert env["PORT0"] == "80" and env["PORT_HTTP"] == "80"
     assert env["PORT1"] == "31500" and env["PORT_9090"] == "31500"
     assert env["PORTS"] == "80,31500"
+
+
+def test_callbacks_may_kill_and_may_raise(agent, marker):
+    rec = Recorder()
+
+    def on_status(task_id, state, message=None, healthy=None):
+        rec(task_id, state, message, healthy)
+        if state == "TASK_RUNNING":
+            agent.kill(task_id, grace_seconds=0)  # re-entering the agent from its own thread
+        if state == "TASK_STARTING":
+            raise RuntimeError("scheduler bug")  # logged; the task goes on
+
+    spec = spec_for(agent, {"cmd": "sleep 30"}, marker)
+    agent.launch(spec, on_status)
+    end = rec.final(spec.task_id, timeout=5)
+    assert end[2] == "TASK_KILLED"
+    assert rec.states(spec.task_id) == ["TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLED"]
