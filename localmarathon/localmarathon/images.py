@@ -270,6 +270,20 @@ def ensure_reachable(path: Path, pw: pwd.struct_passwd, fixable_root: Path | Non
         )
 
 
+def allow_search(path, user: str = "postgres") -> None:
+    """Opt-in for servers/fixtures: add o+x to every directory down to ``path`` that ``user`` cannot
+    traverse, so tasks running as that user (PostgreSQL) can reach a data dir below, say, pytest's
+    0700 temp root. The agent never does this above its own data dir by itself."""
+    if os.geteuid() != 0:
+        return
+    try:
+        pw = pwd.getpwnam(user)
+    except KeyError:
+        return
+    # a child name makes ``path`` itself one of the directories checked
+    ensure_reachable(Path(path) / "lm-search-probe", pw, Path("/"), "data dir")
+
+
 def _chown_tree(path: Path, uid: int, gid: int):
     """Give the server's user everything it does not own yet (the official image's `find ... chown`)."""
     for root, dirs, files in os.walk(path):

@@ -438,3 +438,18 @@ def test_missing_postgres_user_fails_clearly(tmp_path, monkeypatch):
         pytest.skip("no PostgreSQL installed")
     with pytest.raises(images.LaunchError, match="needs the 'postgres' OS user"):
         images.plan_for(ctx)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to play another user")
+def test_allow_search_opens_every_blocking_directory_for_one_purpose(tmp_path):
+    outer = Path(tempfile.mkdtemp(prefix="lm-allow-"))
+    try:
+        (outer / "a" / "b").mkdir(parents=True)
+        os.chmod(outer, 0o700)
+        os.chmod(outer / "a", 0o750)
+        os.chmod(outer / "a" / "b", 0o700)
+        images.allow_search(outer / "a" / "b", "nobody")
+        assert [stat.S_IMODE(p.stat().st_mode) for p in (outer, outer / "a", outer / "a" / "b")] == [0o701, 0o751, 0o701]
+        images.ensure_reachable(outer / "a" / "b" / "c", pwd.getpwnam("nobody"), None, "x")  # no error now
+    finally:
+        shutil.rmtree(outer, ignore_errors=True)
