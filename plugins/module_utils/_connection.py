@@ -260,6 +260,10 @@ class MarathonClient(object):
     def _configure_tls(self):
         if not self.params.get("validate_certs", True):
             self.session.verify = False
+            warn = getattr(self.module, "warn", None)
+            if callable(warn):
+                warn("validate_certs=false: the TLS certificate of %s is not checked, so the connection (and any "
+                     "credentials sent) can be intercepted; use ca_path instead" % redact_url(self.base_url))
             try:
                 from urllib3.exceptions import InsecureRequestWarning
                 import warnings
@@ -417,6 +421,9 @@ class MarathonClient(object):
                     headers=headers,
                     timeout=self.timeout,
                     allow_redirects=method in ("GET", "HEAD"),
+                    # Per request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override session.verify,
+                    # which would silently ignore ca_path and validate_certs=false.
+                    verify=self.session.verify,
                 )
                 resp = MarathonResponse(r.status_code, _decode(r), r.headers)
             except requests.exceptions.SSLError as e:
