@@ -215,6 +215,10 @@ class LocalMarathon:
         except Exception as exc:  # MarathonApiError (appmodel) and ApiError share .status/.body
             if hasattr(exc, "status") and hasattr(exc, "body"):
                 resp = Response(exc.status, exc.body, getattr(exc, "headers", None))
+                if exc.status == 422 and method in ("POST", "PUT", "PATCH") and path.startswith("/v2/apps"):
+                    # §5.5: a rejected root-group update is announced on the event bus
+                    self.cluster.publish(ev.group_change_failed("/", self.cluster.clock.next(),
+                                                                str(exc.body.get("message", ""))))
             else:
                 log.error("internal error on %s %s:\n%s", method, path, traceback.format_exc())
                 resp = json_error(500, f"{type(exc).__name__}: {exc}")
@@ -392,9 +396,8 @@ class LocalMarathon:
                 raise ApiError(409, {"message": f"An app with id [{app_id}] already exists."})
             c._check_group_clash(app_id)
             app = am.assign_service_ports(app, c._used_service_ports(), None)
-            self.cluster.publish(ev.api_post(client_ip=handler.client_address[0], uri="/v2/apps",
-                                             app_definition=app))
             dep = c.deploy({app_id: app}, force=force)
+            c.publish(ev.api_post(client_ip=handler.client_address[0], uri="/v2/apps", app_definition=app))
             rec = c.apps[app_id]
             # §3.1.3: canonical app + zero counts + the deployment; no versionInfo, no tasks.
             out = am.app_for_output(rec["app"], rec["version"], None)
@@ -480,8 +483,8 @@ class LocalMarathon:
             else:
                 am.validate_resident_update(rec["app"], new, force=force)
             new = am.assign_service_ports(new, c._used_service_ports(exclude=app_id), rec["app"] if rec else None)
-            c.publish(ev.api_post(client_ip=handler.client_address[0], uri=f"/v2/apps{app_id}", app_definition=new))
             dep = c.deploy({app_id: new}, force=force)
+            c.publish(ev.api_post(client_ip=handler.client_address[0], uri=f"/v2/apps{app_id}", app_definition=new))
         return deployment_result(dep, 200 if rec is not None else 201)
 
     def _rollback(self, app_id: str, rec: dict, version: str, force: bool) -> Response:
