@@ -262,3 +262,32 @@ def test_table_has_one_line_per_row_plus_failure_notes():
     assert "not reached" in text[2]
     assert text[3].startswith("b ") and "failed" in text[3]
     assert text[4] == "b: health checks failing"
+
+
+def test_play_start_lists_every_host_of_the_play_even_outside_the_batch(tmp_path):
+    # Real inventory and play objects: the hosts of later batches must get rows too.
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.playbook.play import Play
+    from ansible.vars.manager import VariableManager
+
+    inventory_file = tmp_path / "hosts.yml"
+    inventory_file.write_text(
+        "all:\n  children:\n    clusters:\n      hosts:\n        eu: {}\n        us: {}\n        canary: {}\n"
+        "    canary:\n      hosts:\n        canary: {}\n    other:\n      hosts:\n        not_a_cluster: {}\n"
+    )
+    loader = DataLoader()
+    inventory = InventoryManager(loader=loader, sources=[str(inventory_file)])
+    variable_manager = VariableManager(loader=loader, inventory=inventory)
+    play = Play.load(
+        {"name": "p", "hosts": ["canary:&clusters", "clusters"], "gather_facts": False, "tasks": []},
+        variable_manager=variable_manager,
+        loader=loader,
+    )
+    # What PlaybookExecutor does for a serial batch.
+    inventory.restrict_to_hosts([inventory.get_host("canary")])
+
+    cb = make_callback(tmp_path)
+    cb.v2_playbook_on_play_start(play)
+    assert cb._order == ["canary", "eu", "us"]
+    assert cb._display.warnings == []
