@@ -46,14 +46,16 @@ else:
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 
-try:
-    import jwt
 
-    HAS_JWT = True
-    JWT_IMPORT_ERROR = None
-except ImportError:
-    HAS_JWT = False
-    JWT_IMPORT_ERROR = traceback.format_exc()
+
+def _import_jwt():
+    """PyJWT (with cryptography), imported only for service-account logins: it costs
+    tens of milliseconds, which every no-change task would pay otherwise."""
+    try:
+        import jwt
+    except ImportError:
+        return None
+    return jwt
 
 try:
     from urllib.parse import quote, urlsplit, urlunsplit
@@ -235,7 +237,7 @@ class MarathonClient(object):
         if self.params.get("dcos_service_account"):
             if not self.params.get("dcos_private_key"):
                 raise MarathonParameterError("dcos_private_key is required with dcos_service_account")
-            if not HAS_JWT:
+            if _import_jwt() is None:
                 raise MarathonParameterError(
                     "the Python library 'PyJWT' (with 'cryptography') is required for dcos_service_account logins"
                 )
@@ -314,6 +316,7 @@ class MarathonClient(object):
             return {"uid": self.params["dcos_username"], "password": self.params["dcos_password"]}
         uid = self.params["dcos_service_account"]
         claims = {"uid": uid, "exp": int(time.time()) + SERVICE_LOGIN_TOKEN_TTL}
+        jwt = _import_jwt()
         try:
             signed = jwt.encode(claims, self._private_key(), algorithm="RS256")
         except MarathonParameterError:
