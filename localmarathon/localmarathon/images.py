@@ -19,7 +19,8 @@ name (registry ``docker.io``/``library/`` prefixes, tags and digests are ignored
   for a unix socket gets a short private directory under the system temp dir instead.)
   The server runs as ``postgres``, so every directory down to PGDATA must be searchable by that user:
   directories at or below the agent's data dir get ``o+x``; a blocking directory above it (e.g.
-  pytest's 0700 ``/tmp/pytest-of-root``) fails the task with a message naming it. Persistent volume
+  pytest's 0700 ``/tmp/pytest-of-root``) fails the task with a message naming it, unless the server
+  or fixture opted in with ``allow_search(data_dir)``. Persistent volume
   roots and PGDATA are chowned to ``postgres``; host paths are not.
 * ``busybox``, ``alpine``, ``ubuntu``, ``debian``, ``centos``, ``bash``, ``python`` - run as host
   shell: ``cmd`` under ``/bin/sh -c``, ``args`` exec'd, as the agent's user, without an image default
