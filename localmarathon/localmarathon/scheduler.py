@@ -431,6 +431,15 @@ class Cluster:
         except Exception as exc:  # the agent could not even start it: a failed task, not a crash
             log.exception("launch of %s failed", spec.task_id)
             self._on_status(spec.task_id, "TASK_FAILED", f"Failed to launch container: {exc}")
+            return
+        # A kill requested between planning this launch and handing it to the agent reached an agent
+        # that did not know the task yet: repeat it now.
+        with self.lock:
+            inst = self.instances.get(spec.instance_id)
+            task = inst.get("task") if inst else None
+            killed = bool(task and task["id"] == spec.task_id and task.get("killRequested"))
+        if killed:
+            _safe(agent.kill, spec.task_id, None)
 
     def _kill_locked(self, inst: dict, effects: list) -> None:
         task = inst.get("task")
