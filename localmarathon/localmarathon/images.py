@@ -16,7 +16,8 @@ name (registry ``docker.io``/``library/`` prefixes, tags and digests are ignored
   starting with ``-`` (or with ``postgres``) are passed to the server, as with the real entrypoint.
   PGHOST points at the socket directory, which also holds a ``.s.PGSQL.5432`` alias, so in-"container"
   clients (``pg_isready``, ``psql`` in COMMAND health checks) work unchanged. (A sandbox path too long
-  for a unix socket gets a short private directory under the system temp dir instead.)
+  for a unix socket gets a short private directory ``<data dir>/run/<hash>`` instead, or one under the
+  system temp dir when even that is too long.)
   The server runs as ``postgres``, so every directory down to PGDATA must be searchable by that user:
   directories at or below the agent's data dir get ``o+x``; a blocking directory above it (e.g.
   pytest's 0700 ``/tmp/pytest-of-root``) fails the task with a message naming it, unless the server
@@ -46,6 +47,7 @@ plus the task's, as the app's ``user`` when given and this process is root.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import os
 import posixpath
@@ -464,7 +466,15 @@ def _postgres_plan_inner(ctx: TaskContext, tag: str, cleanup: list) -> ProcessPl
     container_port = int(user_env.get("PGPORT") or 5432) if str(user_env.get("PGPORT") or "5432").isdigit() else 5432
     port = _mapped_port(ctx, container_port)
     if len(f"{sockdir}/.s.PGSQL.{port}") > MAX_SOCKET_PATH:
-        sockdir = Path(tempfile.mkdtemp(prefix="lm-pg-"))
+        # Too long for a unix socket: a short directory in our data dir (gone with it even if we are
+        # killed before cleaning up), else in the system temp dir.
+        short = Path(ctx.data_dir or "/nonexistent") / "run" / hashlib.sha1(ctx.task_id.encode()).hexdigest()[:12]
+        if ctx.data_dir and len(f"{short}/.s.PGSQL.{port}") <= MAX_SOCKET_PATH:
+            short.mkdir(parents=True, exist_ok=True)
+            os.chmod(short, 0o700)
+            sockdir = short
+        else:
+            sockdir = Path(tempfile.mkdtemp(prefix="lm-pg-"))
         if privileged:
             os.chown(sockdir, uid, gid)
         cleanup.append(lambda d=sockdir: shutil.rmtree(d, ignore_errors=True))

@@ -180,7 +180,7 @@ def test_postgres_user_db_socket_alias_and_command_health_check(agent, marker, d
     info = agent.task_info(spec.task_id)
     sockdir = Path(info["env"]["PGHOST"])
     # the sandbox path is too long for a unix socket (107 bytes): a short private directory is used
-    assert len(f"{spec.sandbox_dir}/.s.PGSQL.{port}") > 107 and sockdir.parent == Path(tempfile.gettempdir())
+    assert len(f"{spec.sandbox_dir}/.s.PGSQL.{port}") > 107 and sockdir.parent == data_dir / "run"
     assert (sockdir / f".s.PGSQL.{port}").is_socket()
     env = {**os.environ, **info["env"]}
     r = psql(None, "select current_database()", user="shop", db="orders", host=None, env=env)
