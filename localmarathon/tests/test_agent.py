@@ -522,3 +522,18 @@ def test_callbacks_may_kill_and_may_raise(agent, marker):
     end = rec.final(spec.task_id, timeout=5)
     assert end[2] == "TASK_KILLED"
     assert rec.states(spec.task_id) == ["TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLED"]
+
+
+def test_ended_tasks_are_forgotten_after_a_bounded_history(agent, marker, monkeypatch):
+    monkeypatch.setattr(agent_mod, "ENDED_TASKS_KEPT", 2)
+    rec = Recorder()
+    specs = [spec_for(agent, {"cmd": "true"}, marker) for _ in range(3)]
+    for s in specs:
+        agent.launch(s, rec)
+        rec.final(s.task_id)
+    deadline = time.monotonic() + 2  # the worker files the task away right after its last report
+    while agent.task_info(specs[0].task_id) is not None:
+        assert time.monotonic() < deadline, "the oldest ended task is still remembered"
+        time.sleep(0.01)
+    assert agent.task_info(specs[2].task_id)["task_id"] == specs[2].task_id
+    assert agent.task_ids() == []
