@@ -121,3 +121,19 @@ def test_multi_app_put(api):
     r = api.put("/v2/apps", json=[{"cmd": "sleep 1"}])
     assert r.status_code == 422
     assert r.json() == {"message": "requirement failed: App Update must have app id set"}
+
+
+def test_deployment_survives_a_restart(lm, api, tmp_path):
+    flag = tmp_path / "go"
+    r = api.post("/v2/apps", json={"id": "/p", "cmd": "sleep 100", "instances": 1, "healthChecks": [
+        {"protocol": "COMMAND", "command": {"value": f"test -f {flag}"}, "gracePeriodSeconds": 600,
+         "intervalSeconds": 1, "delaySeconds": 0}]})
+    dep_id = r.headers["Marathon-Deployment-Id"]
+    wait_for(lambda: api.app("/p")["tasksRunning"] == 1, 10, "task running")
+    lm.restart()
+    api = type(api)(lm.url)
+    (dep,) = api.deployments()
+    assert dep["id"] == dep_id and dep["currentStep"] == 2
+    flag.write_text("")
+    api.wait_deployment(dep_id)
+    assert api.wait_running("/p", healthy=True)["tasks"][0]["id"].endswith("._app.2")
