@@ -8,11 +8,8 @@ Only the backoff sleep is replaced, so the tests do not wait.
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -23,6 +20,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._connection import (
     canonical_app_id,
     connection_argument_spec,
 )
+from ansible_collections.dcos.marathon.tests.unit.plugins.module_utils.scripted_http import ScriptedServer
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import (
     MarathonAuthError,
     MarathonConnectionError,
@@ -35,70 +33,10 @@ rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
 serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
 
 
-class Script(object):
-    """Answers requests from a list of (status, body, headers) and records them."""
-
-    def __init__(self):
-        self.answers = []
-        self.default = None
-        self.seen = []
-        self.lock = threading.Lock()
-
-    def next(self, method, path):
-        with self.lock:
-            for i, (m, p, answer) in enumerate(self.answers):
-                if (m is None or m == method) and (p is None or path.startswith(p)):
-                    del self.answers[i]
-                    return answer
-        return self.default or (500, {"message": "unscripted %s %s" % (method, path)}, {})
-
-
-def make_handler(script):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def _answer(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            script.seen.append(
-                {"method": self.command, "path": self.path, "headers": dict(self.headers),
-                 "body": json.loads(raw) if raw else None}
-            )
-            status, body, headers = script.next(self.command, self.path)
-            if status == "drop":
-                # Close without answering: the client sees a connection error.
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-                return
-            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-            self.send_response(status)
-            ctype = (headers or {}).get("Content-Type") or (
-                "text/html" if isinstance(body, str) else "application/json"
-            )
-            self.send_header("Content-Type", ctype)
-            for k, v in (headers or {}).items():
-                if k != "Content-Type":
-                    self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
-
-    return Handler
-
-
 @pytest.fixture
 def server():
-    script = Script()
-    httpd = HTTPServer(("127.0.0.1", 0), make_handler(script))
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    script.url = "http://127.0.0.1:%d" % httpd.server_address[1]
-    yield script
-    httpd.shutdown()
-    httpd.server_close()
+    with ScriptedServer() as script:
+        yield script
 
 
 class FakeModule(object):

@@ -1,0 +1,220 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcos.marathon contributors
+# SPDX-License-Identifier: Apache-2.0
+"""marathon_app.main() end to end against a scripted Marathon on 127.0.0.1.
+
+The module runs as Ansible runs it (arguments in, JSON out, exit code); the
+server's canned answers pin down which requests it sends in each case.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.dcos.marathon.plugins.modules import marathon_app
+from ansible_collections.dcos.marathon.tests.unit.plugins.module_utils.scripted_http import ScriptedServer
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19
+    import contextlib
+
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        old = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = old
+
+
+@pytest.fixture
+def server():
+    with ScriptedServer() as script:
+        yield script
+
+
+@pytest.fixture
+def run(capsys):
+    def _run(args):
+        with patch_module_args(args):
+            with pytest.raises(SystemExit) as exc:
+                marathon_app.main()
+        out = json.loads(capsys.readouterr().out)
+        return exc.value.code, out
+
+    return _run
+
+
+LIVE = {
+    "id": "/web", "cmd": "exec sleep 3600", "cpus": 0.1, "mem": 32.0, "instances": 1, "disk": 0.0, "gpus": 0,
+    "env": {"DB_PASSWORD": "pw-live-1"}, "labels": {}, "networks": [{"mode": "host"}],
+    "portDefinitions": [{"port": 10000, "name": "default", "protocol": "tcp"}],
+    "version": "2026-11-25T12:00:00.000Z", "tasksRunning": 1, "tasksHealthy": 0, "tasksStaged": 0,
+    "deployments": [], "tasks": [], "role": "*",
+}
+DESIRED = {"id": "web", "cmd": "exec sleep 3600", "cpus": 0.1, "mem": 32, "env": {"DB_PASSWORD": "pw-live-1"}}
+
+
+def live(**changes):
+    app = dict(LIVE)
+    app.update(changes)
+    return {"app": app}
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        ({"definition": {"id": "/x", "cpus": "many"}}, "definition.cpus must be a number"),
+        ({"definition": {"id": "/x", "env": {"N": 1}}}, "definition.env.N must be a string"),
+        ({"app_id": "Bad Id"}, "app_id 'Bad Id'"),
+        ({"app_id": "/a", "definition": {"id": "/b"}}, "name different apps"),
+        ({"app_id": "/a", "state": "absent", "instances": 1}, "instances cannot be used with state=absent"),
+        ({"app_id": "/a", "wait_timeout": -5}, "wait_timeout must be greater than 0"),
+        ({"src": "/nonexistent/file.yml"}, "is not a readable file"),
+        ({"app_id": "/a", "request_timeout": 0}, "request_timeout must be greater than 0"),
+        ({"app_id": "/a", "dcos_service_account": "sa", "dcos_private_key": "nope"}, "dcos_private_key"),
+        ({"app_id": "/a", "dcos_acs_token": "tok-123", "dcos_username": "ops", "dcos_password": "pw-456"},
+         "mutually exclusive"),
+    ],
+)
+def test_bad_input_fails_before_any_request(server, run, args, expected):
+    args = dict(args, marathon_url=server.url)
+    code, out = run(args)
+    assert code == 1 and out["failed"]
+    assert expected in out["msg"]
+    assert server.seen == []
+
+
+def test_src_yaml_and_json(server, run, tmp_path):
+    server.add("GET", "/v2/apps/web", 200, live())
+    path = tmp_path / "web.yml"
+    path.write_text("id: /web\ncmd: exec sleep 3600\ncpus: 0.1\nmem: 32\nenv:\n  DB_PASSWORD: pw-live-1\n")
+    code, out = run({"marathon_url": server.url, "src": str(path)})
+    assert code == 0 and out["changed"] is False
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    code, out = run({"marathon_url": server.url, "src": str(bad)})
+    assert code == 1 and "is not valid JSON" in out["msg"]
+
+
+def test_no_change_is_one_get_and_masks_secrets(server, run):
+    server.add("GET", "/v2/apps/web", 200, live())
+    code, out = run({"marathon_url": server.url, "definition": DESIRED})
+    assert code == 0 and out["changed"] is False
+    assert [(s["method"], s["path"]) for s in server.seen] == [("GET", "/v2/apps/web")]
+    assert "pw-live-1" not in json.dumps(out)
+    assert out["app"]["env"]["DB_PASSWORD"] == "********"
+    assert out["tasks_running"] == 1 and out["deployment_id"] is None
+
+
+def test_check_mode_create_sends_no_write(server, run):
+    server.add("GET", "/v2/apps/web", 404, {"message": "App '/web' does not exist", "details": []})
+    code, out = run({"marathon_url": server.url, "definition": DESIRED, "_ansible_check_mode": True,
+                     "_ansible_diff": True})
+    assert code == 0 and out["changed"] is True
+    assert server.writes() == []
+    assert out["diff"]["before"] == {} and out["diff"]["after"]["id"] == "/web"
+    assert out["changes"] == ["app (created)"]
+    assert "pw-live-1" not in json.dumps(out)
+
+
+def test_update_sends_full_put_and_waits(server, run):
+    server.add("GET", "/v2/apps/web", 200, live())
+    server.add("PUT", "/v2/apps/web", 200, {"deploymentId": "dep-1", "version": "v2"},
+               {"Marathon-Deployment-Id": "dep-1"})
+    server.add("GET", "/v2/deployments", 200, [{"id": "dep-1", "currentStep": 1, "totalSteps": 1,
+                                                "currentActions": []}])
+    server.add("GET", "/v2/deployments", 200, [])
+    server.add("GET", "/v2/apps/web", 200, live(mem=64.0, version="v2"))
+    code, out = run({"marathon_url": server.url, "definition": dict(DESIRED, mem=64)})
+    assert code == 0 and out["changed"] is True, out
+    put = [s for s in server.seen if s["method"] == "PUT"][0]
+    assert "partialUpdate=false" in put["path"] and "force" not in put["path"]
+    assert put["body"]["id"] == "/web" and put["body"]["mem"] == 64
+    assert out["deployment_id"] == "dep-1" and out["version"] == "v2" and out["changes"] == ["mem"]
+
+
+def test_locked_app_times_out_listing_blockers_without_writing(server, run):
+    server.add("GET", "/v2/apps/web", 200, live(deployments=[{"id": "blocker-1"}]), sticky=True)
+    server.add("GET", "/v2/deployments", 200, [{"id": "blocker-1", "currentStep": 1, "totalSteps": 1,
+                                                "currentActions": [{"action": "ScaleApplication", "app": "/web"}]}],
+               sticky=True)
+    code, out = run({"marathon_url": server.url, "definition": dict(DESIRED, mem=64), "wait_timeout": 1})
+    assert code == 1
+    assert "blocker-1" in out["msg"] and "force=true" in out["msg"]
+    assert out["blocking_deployments"] == ["blocker-1"]
+    assert server.writes() == []
+
+
+def test_conflict_409_waits_then_applies(server, run):
+    locked = {"message": "App is locked by one or more deployments.", "deployments": [{"id": "other"}]}
+    server.add("GET", "/v2/apps/web", 200, live())
+    server.add("PUT", "/v2/apps/web", 409, locked)
+    server.add("GET", "/v2/deployments", 200, [{"id": "other"}])
+    server.add("GET", "/v2/deployments", 200, [])
+    server.add("GET", "/v2/apps/web", 200, live())
+    server.add("PUT", "/v2/apps/web", 200, {"deploymentId": "mine", "version": "v3"})
+    server.add("GET", "/v2/deployments", 200, [])
+    server.add("GET", "/v2/apps/web", 200, live(instances=3, tasksRunning=3))
+    code, out = run({"marathon_url": server.url, "app_id": "/web", "instances": 3})
+    assert code == 0, out
+    assert [s["method"] for s in server.writes()] == ["PUT", "PUT"]
+    assert out["deployment_id"] == "mine" and out["tasks_running"] == 3
+
+
+def test_force_skips_the_lock_wait(server, run):
+    server.add("GET", "/v2/apps/web", 200, live(deployments=[{"id": "blocker-1"}]))
+    server.add("PUT", "/v2/apps/web", 200, {"deploymentId": "forced", "version": "v4"})
+    server.add("GET", "/v2/apps/web", 200, live(instances=0))
+    code, out = run({"marathon_url": server.url, "app_id": "/web", "state": "stopped", "force": True,
+                     "wait": False})
+    assert code == 0, out
+    put = server.writes()[0]
+    assert "force=true" in put["path"] and put["body"] == {"instances": 0}
+
+
+def test_resident_absent_refused_without_request(server, run):
+    resident = live(container={"type": "MESOS", "volumes": [{"containerPath": "data", "mode": "RW",
+                                                              "persistent": {"size": 10}}]})
+    server.add("GET", "/v2/apps/web", 200, resident)
+    code, out = run({"marathon_url": server.url, "app_id": "/web", "state": "absent"})
+    assert code == 1 and "allow_data_loss=true" in out["msg"] and "persistent volumes (data)" in out["msg"]
+    assert server.writes() == []
+
+
+def test_started_counts_suspended_instances(server, run):
+    suspended = {"id": "web.instance-a._app.1", "state": "TASK_KILLED", "localVolumes": [{"persistenceId": "p"}]}
+    resident = live(instances=0, tasksRunning=0, tasks=[suspended, dict(suspended, id="web.instance-b._app.1")],
+                    container={"type": "MESOS", "volumes": [{"containerPath": "data", "mode": "RW",
+                                                              "persistent": {"size": 10}}]})
+    server.add("GET", "/v2/apps/web", 200, resident)
+    server.add("PUT", "/v2/apps/web", 200, {"deploymentId": "d", "version": "v"})
+    server.add("GET", "/v2/apps/web", 200, live(instances=2))
+    code, out = run({"marathon_url": server.url, "app_id": "/web", "state": "started", "wait": False})
+    assert code == 0, out
+    assert server.writes()[0]["body"] == {"instances": 2}
+
+
+def test_restart_on_zero_instances_fails_clearly(server, run):
+    server.add("GET", "/v2/apps/web", 200, live(instances=0))
+    code, out = run({"marathon_url": server.url, "app_id": "/web", "state": "restarted"})
+    assert code == 1 and "0 instances" in out["msg"] and "state=started" in out["msg"]
+    assert server.writes() == []
+
+
+def test_marathon_error_is_one_readable_line(server, run):
+    server.add("GET", "/v2/apps/web", 404, {"message": "App '/web' does not exist"})
+    server.add("POST", "/v2/apps", 422, {"message": "Object is not valid", "details": [
+        {"path": "/upgradeStrategy/maximumOverCapacity", "errors": ["got 1.0, expected 0.0"]}]})
+    code, out = run({"marathon_url": server.url, "definition": DESIRED})
+    assert code == 1
+    assert out["msg"].startswith("POST %s/v2/apps failed with HTTP 422: Object is not valid" % server.url)
+    assert "/upgradeStrategy/maximumOverCapacity: got 1.0, expected 0.0" in out["msg"]
+    assert out["status"] == 422 and "pw-live-1" not in json.dumps(out)
