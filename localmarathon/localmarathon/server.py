@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from . import MARATHON_VERSION, __version__
 from . import events as ev
 from .faults import FaultInjector
-from .scheduler import Cluster, is_active, parse_task_app
+from .scheduler import Cluster, _service_ports, is_active, parse_task_app
 from .util import ApiError, not_found_app, parse_bool, parse_ts
 
 log = logging.getLogger("localmarathon")
@@ -598,7 +598,6 @@ class LocalMarathon:
         out = []
         with c.lock:
             for app_id in sorted(c.apps):
-                from .scheduler import _service_ports
                 sports = _service_ports(c.apps[app_id]["app"])
                 for inst in c.visible_instances(app_id):
                     t = c.task_json(inst, sports)
@@ -718,7 +717,6 @@ def _raw_id(rest: str) -> str:
 
 
 def _ports_of(app: dict) -> list[int]:
-    from .scheduler import _service_ports
     return _service_ports(app)
 
 

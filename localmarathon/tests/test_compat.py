@@ -164,3 +164,14 @@ def test_service_prefix_client(lm):
     api = Api(lm.url + "/service/marathon")
     assert api.post("/v2/apps", json={"id": "/sp", "cmd": "sleep 100", "instances": 0}).status_code == 201
     assert [a["id"] for a in api.get("/v2/apps").json()["apps"]] == ["/sp"]
+
+
+def test_unsupported_image_fails_the_task_clearly(api):
+    r = api.post("/v2/apps", json={"id": "/img", "instances": 1, "backoffSeconds": 600,
+                                   "container": {"type": "DOCKER", "docker": {"image": "example/nothing:1.0"}}})
+    assert r.status_code == 201
+    failure = wait_for(lambda: api.app("/img").get("lastTaskFailure"), 10, "launch failure")
+    assert failure["state"] == "TASK_FAILED"
+    assert "example/nothing:1.0" in failure["message"] and "not supported by localmarathon" in failure["message"]
+    queue = api.get("/v2/queue").json()["queue"]
+    assert queue[0]["app"]["id"] == "/img" and queue[0]["delay"]["overdue"] is False
