@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from .procutil import alive, kill_leftovers, pdeathsig_preexec, wait_gone
+from .procutil import alive, kill_leftovers, pdeathsig_preexec
 
 READY_PREFIX = "localmarathon ready "
 
@@ -163,4 +163,4 @@ class LocalMarathon:
         return [r for r in self.requests() if r.get("write")]
 
 
-__all__ = ["LocalMarathon", "LocalMarathonError", "wait_gone"]
+__all__ = ["LocalMarathon", "LocalMarathonError"]
