@@ -840,8 +840,9 @@ class Cluster:
                 self.queue_since.pop(app_id, None)
 
     def _advance_deployment(self, dep: Deployment, effects: list) -> None:
-        if self.faults is not None and any(self.faults.deployment_stalled(a) for a in dep.affected_apps):
-            return
+        # Fault stall_deployment: the plan runs as usual but its last step never completes, like a
+        # real deployment stuck waiting for instances that never become ready.
+        stalled = self.faults is not None and any(self.faults.deployment_stalled(a) for a in dep.affected_apps)
         plan = dep.plan_json()
         if dep.current_step == 0:
             self._begin_step(dep, 1, plan, effects)
@@ -853,7 +854,7 @@ class Cluster:
                 state = dep.action_state.setdefault(action["app"], {})
                 if not self._action_done(dep, action, state, effects):
                     done = False
-            if not done:
+            if not done or (stalled and dep.current_step >= dep.total_steps):
                 return
             self.publish(ev.deployment_step_success(plan, dep.current_step))
             if dep.current_step >= dep.total_steps:

@@ -23,11 +23,15 @@ def test_deployment_visible_with_steps_then_gone(api, lm):
     _stall(lm, "/d")
     r = api.post("/v2/apps", json={"id": "/d", "cmd": "sleep 100", "instances": 1})
     dep_id = r.headers["Marathon-Deployment-Id"]
-    (dep,) = api.deployments()
+    # a stalled plan runs up to its last step and stays there
+    dep = wait_for(lambda: next((d for d in api.deployments() if d["currentStep"] == 2), None), 10, "step 2")
     assert dep["id"] == dep_id and dep["affectedApps"] == ["/d"] and dep["affectedPods"] == []
     assert dep["steps"] == [{"actions": [{"action": "StartApplication", "app": "/d"}]},
                             {"actions": [{"action": "ScaleApplication", "app": "/d"}]}]
-    assert dep["currentStep"] == 0 and dep["currentActions"] == [] and dep["totalSteps"] == 2
+    assert dep["currentActions"] == [{"action": "ScaleApplication", "app": "/d", "readinessCheckResults": []}]
+    assert dep["totalSteps"] == 2
+    wait_for(lambda: api.app("/d")["tasksRunning"] == 1, 10, "task")
+    assert [d["id"] for d in api.deployments()] == [dep_id]
     assert dep["version"] == r.json()["version"]
     assert api.app("/d")["deployments"] == [{"id": dep_id}]
     _unstall(lm)
