@@ -1,0 +1,564 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+# Copyright: dcos.marathon contributors
+# SPDX-License-Identifier: Apache-2.0
+"""Collection benchmarks on localmarathon: real ansible-playbook runs, real HTTP on 127.0.0.1.
+
+Writes one JSON object (raw samples and medians) to --out. Sections:
+
+  states       requests and writes per marathon_app task for each state (request log)
+  wait         deployment finished (localmarathon's deployment_success event time) -> task returned
+  overhead     no-change marathon_app vs ansible.builtin.uri GET of the same app vs ansible.builtin.ping
+  scale_apps   no-change over 1, 10, 50 apps on one cluster (a loop)
+  scale_clusters  no-change over 1, 5, 10 clusters (one host per cluster, forks = clusters)
+  alternative  rerunning our task vs PUT of the same JSON with ansible.builtin.uri: writes,
+               deployments, task restarts per rerun
+
+Task times come from bench/callback_plugins/bench_timing.py (controller-side start and end of
+each task); requests are counted from each cluster's requests.jsonl inside those time windows.
+
+  .venv/bin/python bench/bench.py --out bench/raw/bench.json [--repeat 3] [--only states,wait]
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import concurrent.futures
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+# Run localmarathon from its project dir so that the package, not the project dir, is imported.
+sys.path.insert(0, str(REPO / "localmarathon"))
+
+from localmarathon.testing import LocalMarathon  # noqa: E402
+
+SECTIONS = ("states", "wait", "overhead", "scale_apps", "scale_clusters", "alternative")
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+def median(values):
+    return round(statistics.median(values), 4) if values else None
+
+
+def pct(values, p):
+    values = sorted(values)
+    if not values:
+        return None
+    k = (len(values) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return round(values[lo] + (values[hi] - values[lo]) * (k - lo), 4)
+
+
+def marathon_epoch(ts: str) -> float:
+    """'2026-11-25T18:30:01.123Z' -> epoch seconds (UTC)."""
+    main, _, frac = ts.rstrip("Z").partition(".")
+    return calendar.timegm(time.strptime(main, "%Y-%m-%dT%H:%M:%S")) + float("0." + (frac or "0"))
+
+
+def cmd_app(app_id, **extra):
+    app = {"id": app_id, "cmd": "sleep 3600", "cpus": 0.01, "mem": 16, "instances": 1}
+    app.update(extra)
+    return app
+
+
+def resident_app(app_id):
+    """A cheap stand-in for the PostgreSQL app: one instance on a local persistent volume."""
+    return cmd_app(
+        app_id,
+        container={"type": "MESOS", "volumes": [{"containerPath": "data", "mode": "RW", "persistent": {"size": 16}}]},
+        upgradeStrategy={"minimumHealthCapacity": 0, "maximumOverCapacity": 0},
+        unreachableStrategy="disabled",
+    )
+
+
+class Cluster:
+    """One localmarathon with an SSE recorder (every event, with its own timestamp)."""
+
+    def __init__(self, data_dir: Path, time_scale: float = 1.0):
+        self.lm = LocalMarathon(data_dir, time_scale=time_scale)
+        self.events: list[dict] = []
+        self._resp = None
+        self._ready = threading.Event()
+
+    def start(self):
+        self.lm.start()
+        self.url = self.lm.url
+        self.session = requests.Session()
+        self._resp = requests.get(self.url + "/v2/events", headers={"Accept": "text/event-stream"}, stream=True,
+                                  timeout=(5, None))
+        threading.Thread(target=self._read, daemon=True).start()
+        self._ready.wait(5)
+        return self
+
+    def _read(self):
+        try:
+            for line in self._resp.iter_lines(chunk_size=1, decode_unicode=True):
+                if line.startswith("event:"):
+                    self._ready.set()
+                if line.startswith("data: "):
+                    data = json.loads(line[6:])
+                    data["_arrived"] = time.time()
+                    if isinstance(data.get("timestamp"), str):
+                        data["_time"] = marathon_epoch(data["timestamp"])
+                    self.events.append(data)
+        except Exception:  # stream closed at shutdown
+            pass
+
+    def stop(self):
+        if self._resp is not None:
+            self._resp.close()
+        self.lm.stop()
+
+    def requests_between(self, start, end):
+        return [r for r in self.lm.requests() if start <= r["time"] <= end]
+
+    def events_between(self, start, end, kind=None):
+        return [e for e in list(self.events) if start <= e.get("_time", 0) <= end
+                and (kind is None or e.get("eventType") == kind)]
+
+    def post_app(self, app):
+        r = self.session.post(self.url + "/v2/apps", json=app, timeout=30)
+        r.raise_for_status()
+
+    def wait_running(self, app_ids, timeout=120):
+        deadline = time.monotonic() + timeout
+        pending = set(app_ids)
+        while pending:
+            if time.monotonic() > deadline:
+                raise RuntimeError("apps not running: %s" % sorted(pending))
+            apps = self.session.get(self.url + "/v2/apps", timeout=30).json()["apps"]
+            pending = {a["id"] for a in apps if a["id"] in pending and a.get("tasksRunning", 0) < a["instances"]}
+            if pending:
+                time.sleep(0.1)
+        # Let deployments leave /v2/deployments too.
+        while self.session.get(self.url + "/v2/deployments", timeout=30).json():
+            if time.monotonic() > deadline:
+                raise RuntimeError("deployments still running")
+            time.sleep(0.05)
+
+
+class Runner:
+    """Writes playbooks/inventories into a work dir and runs ansible-playbook with the timing callback."""
+
+    def __init__(self, work: Path):
+        self.work = work
+        self.n = 0
+        self.last_cpu = 0.0
+
+    def inventory(self, clusters, name="inv"):
+        hosts = {}
+        for i, c in enumerate(clusters):
+            hosts["lm%02d" % i] = {"marathon_url": c.url}
+        inv = {"all": {"hosts": hosts, "vars": {"ansible_connection": "local",
+                                                 "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}
+        path = self.work / ("%s-%d.yml" % (name, len(clusters)))
+        path.write_text(json.dumps(inv, indent=1))  # JSON is YAML
+        return path
+
+    def run(self, tasks, inventory, forks=1, play_vars=None, name="play"):
+        """Run one play of ``tasks``; returns (wall seconds, timing dict)."""
+        self.n += 1
+        tag = "%03d-%s" % (self.n, name)
+        play = [{"name": name, "hosts": "all", "gather_facts": False, "vars": play_vars or {}, "tasks": tasks}]
+        pb = self.work / (tag + ".yml")
+        pb.write_text(json.dumps(play, indent=1))
+        timing = self.work / (tag + ".timing.json")
+        env = dict(os.environ)
+        env.update({
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "bench" / "callback_plugins"),
+            "ANSIBLE_CALLBACKS_ENABLED": "bench_timing",
+            "BENCH_TIMING_OUT": str(timing),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_LOCAL_TEMP": str(self.work / "ansible-tmp"),
+            "ANSIBLE_REMOTE_TEMP": str(self.work / "ansible-tmp"),
+        })
+        cmd = [str(BIN / "ansible-playbook"), "-i", str(inventory), "-f", str(forks), str(pb)]
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
+        with open(self.work / (tag + ".log"), "w") as log:
+            proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+        wall = time.monotonic() - t0
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # CPU of ansible-playbook, its forks and every module process (all reaped by now).
+        self.last_cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+        if proc.returncode != 0:
+            tail = (self.work / (tag + ".log")).read_text()[-4000:]
+            raise RuntimeError("ansible-playbook %s failed (rc %d):\n%s" % (tag, proc.returncode, tail))
+        return wall, json.loads(timing.read_text())
+
+
+def app_task(name, definition=None, state="present", **extra):
+    args = {"marathon_url": "{{ marathon_url }}", "state": state}
+    if definition is not None:
+        args["definition"] = definition
+    args.update(extra)
+    return {"name": name, "dcos.marathon.marathon_app": args}
+
+
+def rows_named(timing, prefix):
+    return [r for r in timing["tasks"] if r["task"].startswith(prefix)]
+
+
+def task_seconds(row):
+    return row["end"] - row["start"]
+
+
+# ----------------------------------------------------------------------------------------- sections
+
+STATES = ("create", "no-change", "stopped", "stopped again", "started", "restarted", "absent", "absent again")
+
+
+def bench_states(runner, cluster, repeat):
+    """Each state's task in a full life cycle, ``repeat`` cycles in one play; requests per task
+    window from the request log; also the wait latency samples of every task that deployed."""
+    app = resident_app("/bench/states")
+    args = {
+        "create": ("present", {}), "no-change": ("present", {}), "stopped": ("stopped", {}),
+        "stopped again": ("stopped", {}), "started": ("started", {}), "restarted": ("restarted", {}),
+        "absent": ("absent", {"allow_data_loss": True}), "absent again": ("absent", {"allow_data_loss": True}),
+    }
+    tasks = []
+    for cycle in range(repeat):
+        for st in STATES:
+            state, extra = args[st]
+            tasks.append(app_task("c%d %s" % (cycle, st), app, state=state, **extra))
+    inv = runner.inventory([cluster])
+    _wall, timing = runner.run(tasks, inv, name="states")
+    time.sleep(0.3)  # the last log lines
+    log = cluster.lm.requests()
+    per_state = {st: {"requests": [], "gets": [], "writes": [], "seconds": [], "changed": []} for st in STATES}
+    samples = []
+    for row in timing["tasks"]:
+        st = row["task"].split(" ", 1)[1]
+        window = [r for r in log if row["start"] <= r["time"] <= row["end"]]
+        d = per_state[st]
+        d["requests"].append(len(window))
+        d["gets"].append(sum(1 for r in window if r["method"] == "GET"))
+        d["writes"].append(sum(1 for r in window if r["write"]))
+        d["seconds"].append(round(task_seconds(row), 4))
+        d["changed"].append(bool(row.get("changed")))
+        d.setdefault("methods", [])
+        d["methods"].append(["%s %s" % (r["method"], r["path"]) for r in window])
+        samples += wait_samples(cluster, row, "states " + st)
+    summary = {}
+    for st, d in per_state.items():
+        summary[st] = {"requests": median(d["requests"]), "gets": median(d["gets"]), "writes": median(d["writes"]),
+                       "seconds": median(d["seconds"]), "changed": all(d["changed"]) if d["changed"] else None,
+                       "samples": {k: v for k, v in d.items()}}
+    return {"app": app, "cycles": repeat, "per_state": summary}, samples
+
+
+def wait_samples(cluster, row, label):
+    """deployment_success of the task's own deployment -> the controller had the task's result."""
+    dep = row.get("deployment_id")
+    if not dep:
+        return []
+    ev = [e for e in list(cluster.events) if e.get("eventType") == "deployment_success" and e.get("id") == dep]
+    if not ev:
+        return [{"label": label, "deployment_id": dep, "missing_event": True}]
+    e = ev[0]
+    sample = {"label": label, "deployment_id": dep, "event_time": e["_time"], "task_end": row["end"],
+              "latency": round(row["end"] - e["_time"], 4), "task_seconds": round(task_seconds(row), 4),
+              "module_duration": row.get("duration")}
+    # The module's last request (logged when answered) splits the latency into noticing the end
+    # and what follows it (module exit, Ansible handing the result to the controller).
+    window = cluster.requests_between(row["start"], row["end"])
+    if window:
+        last = window[-1]["time"]
+        sample["noticed"] = round(last - e["_time"], 4)
+        sample["after_last_request"] = round(row["end"] - last, 4)
+    return [sample]
+
+
+def bench_wait(runner, cluster, repeat, state_samples):
+    """More samples: config changes (a label) of a running cmd app, each a restart deployment."""
+    base = cmd_app("/bench/wait")
+    tasks = [app_task("create", base)]
+    n = max(8, 4 * repeat)
+    for i in range(n):
+        tasks.append(app_task("w%02d" % i, dict(base, labels={"bench": str(i)})))
+    inv = runner.inventory([cluster])
+    _wall, timing = runner.run(tasks, inv, name="wait")
+    samples = list(state_samples)
+    for row in timing["tasks"]:
+        samples += wait_samples(cluster, row, "label change" if row["task"].startswith("w") else "create")
+    lat = [s["latency"] for s in samples if "latency" in s]
+    noticed = [s["noticed"] for s in samples if "noticed" in s]
+    after = [s["after_last_request"] for s in samples if "after_last_request" in s]
+    # The module's own view: its waiting time vs the whole task (spawn, import, HTTP, exit).
+    return {
+        "samples": samples,
+        "n": len(lat),
+        "missing_events": sum(1 for s in samples if s.get("missing_event")),
+        "p50": pct(lat, 0.5), "p95": pct(lat, 0.95), "max": round(max(lat), 4) if lat else None,
+        "noticed_p50": pct(noticed, 0.5), "noticed_p95": pct(noticed, 0.95),
+        "after_last_request_p50": pct(after, 0.5), "after_last_request_p95": pct(after, 0.95),
+    }
+
+
+def bench_overhead(runner, cluster, repeat):
+    """Same play, interleaved: marathon_app (no change), uri GET of the same app, ping."""
+    app = cmd_app("/bench/overhead")
+    cluster.post_app(app)
+    cluster.wait_running([app["id"]])
+    rounds = max(10, 5 * repeat)
+    tasks = []
+    for i in range(rounds + 1):  # round 0 warms caches (plugin loading, first AnsiballZ builds)
+        tasks.append(app_task("r%02d marathon_app" % i, app))
+        tasks.append({"name": "r%02d uri" % i, "ansible.builtin.uri": {
+            "url": "{{ marathon_url }}/v2/apps/bench/overhead", "method": "GET", "return_content": False}})
+        tasks.append({"name": "r%02d ping" % i, "ansible.builtin.ping": {}})
+    inv = runner.inventory([cluster])
+    _wall, timing = runner.run(tasks, inv, name="overhead")
+    time.sleep(0.3)
+    log = cluster.lm.requests()
+    out = {"rounds": rounds}
+    for kind in ("marathon_app", "uri", "ping"):
+        rows = [r for r in timing["tasks"] if r["task"].endswith(" " + kind) and not r["task"].startswith("r00")]
+        secs = [task_seconds(r) for r in rows]
+        reqs = [len([x for x in log if r["start"] <= x["time"] <= r["end"]]) for r in rows]
+        writes = [len([x for x in log if r["start"] <= x["time"] <= r["end"] and x["write"]]) for r in rows]
+        changed = [bool(r.get("changed")) for r in rows]
+        out[kind] = {"median_s": median(secs), "p95_s": pct(secs, 0.95), "samples_s": [round(s, 4) for s in secs],
+                     "requests": median(reqs), "writes": median(writes), "any_changed": any(changed)}
+    # Ratio per round (same conditions), then the median of the ratios.
+    by_round = {}
+    for r in timing["tasks"]:
+        rnd, kind = r["task"].split(" ", 1)
+        if rnd != "r00":
+            by_round.setdefault(rnd, {})[kind] = task_seconds(r)
+    ratios_uri = [v["marathon_app"] / v["uri"] for v in by_round.values() if len(v) == 3]
+    ratios_ping = [v["marathon_app"] / v["ping"] for v in by_round.values() if len(v) == 3]
+    out["ratio_vs_uri"] = median(ratios_uri)
+    out["ratio_vs_ping"] = median(ratios_ping)
+    out["uri_vs_ping"] = median([v["uri"] / v["ping"] for v in by_round.values() if len(v) == 3])
+    out["profile"] = profile_module_costs()
+    return out
+
+
+def profile_module_costs(runs=7):
+    """Where a module's time goes, outside Ansible: interpreter start, and the imports each module
+    needs (marathon_app: requests and the collection's module_utils; uri: Ansible's urls)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "collections"))
+    snippets = {
+        "python_start": "pass",
+        "ansible_basic": "import ansible.module_utils.basic",
+        "uri_imports": "import ansible.module_utils.basic, ansible.module_utils.urls",
+        "requests": "import requests",
+        "marathon_app_imports": ("import ansible.module_utils.basic, requests; "
+                                 "import ansible_collections.dcos.marathon.plugins.module_utils._module; "
+                                 "import ansible_collections.dcos.marathon.plugins.module_utils._app_spec; "
+                                 "import ansible_collections.dcos.marathon.plugins.module_utils._wait"),
+    }
+    out = {}
+    for name, code in snippets.items():
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], env=env, cwd="/", check=True)
+            times.append(time.perf_counter() - t0)
+        out[name + "_s"] = median(times)
+    return out
+
+
+def bench_scale_apps(runner, cluster, repeat, counts=(1, 10, 50)):
+    top = max(counts)
+    apps = [cmd_app("/bench/scale/app%02d" % i) for i in range(top)]
+    for a in apps:
+        cluster.post_app(a)
+    cluster.wait_running([a["id"] for a in apps])
+    inv = runner.inventory([cluster])
+    out = {}
+    for n in counts:
+        walls, task_s, reqs, writes, gets, cpus = [], [], [], [], [], []
+        for _ in range(repeat):
+            tasks = [{"name": "no-change %d apps" % n, "dcos.marathon.marathon_app": {
+                "marathon_url": "{{ marathon_url }}", "definition": "{{ item }}"},
+                "loop": "{{ bench_apps }}", "loop_control": {"label": "{{ item.id }}"}}]
+            wall, timing = runner.run(tasks, inv, play_vars={"bench_apps": apps[:n]}, name="apps%d" % n)
+            row = timing["tasks"][0]
+            if row.get("items_changed"):
+                raise RuntimeError("no-change loop over %d apps changed %d" % (n, row["items_changed"]))
+            time.sleep(0.2)
+            window = cluster.requests_between(row["start"], row["end"])
+            walls.append(wall)
+            cpus.append(runner.last_cpu)
+            task_s.append(task_seconds(row))
+            reqs.append(len(window))
+            gets.append(sum(1 for r in window if r["method"] == "GET"))
+            writes.append(sum(1 for r in window if r["write"]))
+        out[str(n)] = {"playbook_s": median(walls), "task_s": median(task_s), "per_app_s": round(median(task_s) / n, 4),
+                       "cpu_s": median(cpus),
+                       "requests": median(reqs), "gets": median(gets), "writes": median(writes),
+                       "samples_task_s": [round(x, 3) for x in task_s], "samples_playbook_s": [round(x, 3) for x in walls]}
+    return out
+
+
+def bench_scale_clusters(runner, clusters, repeat, counts=(1, 5, 10)):
+    app = cmd_app("/bench/multi")
+    for c in clusters:
+        c.post_app(app)
+    for c in clusters:
+        c.wait_running([app["id"]])
+    out = {}
+    for n in counts:
+        subset = clusters[:n]
+        inv = runner.inventory(subset, name="clusters")
+        walls, spans, reqs, writes, cpus = [], [], [], [], []
+        for _ in range(repeat):
+            wall, timing = runner.run([app_task("no-change", app)], inv, forks=n, name="clusters%d" % n)
+            rows = timing["tasks"]
+            if any(r.get("changed") for r in rows):
+                raise RuntimeError("no-change over %d clusters changed something" % n)
+            start, end = min(r["start"] for r in rows), max(r["end"] for r in rows)
+            time.sleep(0.2)
+            window = [r for c in subset for r in c.requests_between(start, end)]
+            walls.append(wall)
+            cpus.append(runner.last_cpu)
+            spans.append(end - start)
+            reqs.append(len(window))
+            writes.append(sum(1 for r in window if r["write"]))
+        out[str(n)] = {"playbook_s": median(walls), "task_span_s": median(spans), "requests": median(reqs),
+                       "cpu_s": median(cpus), "cpu_bound_floor_s": round(median(cpus) / (os.cpu_count() or 1), 3),
+                       "writes": median(writes), "forks": n,
+                       "samples_playbook_s": [round(x, 3) for x in walls], "samples_span_s": [round(x, 3) for x in spans]}
+    one = out[str(counts[0])]
+    last = out[str(counts[-1])]
+    out["ratio_playbook"] = round(last["playbook_s"] / one["playbook_s"], 3)
+    out["ratio_task_span"] = round(last["task_span_s"] / one["task_span_s"], 3)
+    return out
+
+
+def bench_alternative(runner, cluster, repeat):
+    """Reruns of an unchanged definition: ours vs PUT /v2/apps/{id} of the same JSON with uri."""
+    app = cmd_app("/bench/alt", portDefinitions=[{"port": 0, "name": "http"}], env={"MODE": "bench"},
+                  labels={"team": "bench"})
+    inv = runner.inventory([cluster])
+    runner.run([app_task("create", app)], inv, name="alt-create")
+    cluster.wait_running([app["id"]])
+    reruns = max(5, 2 * repeat)
+    ours = [app_task("ours %d" % i, app) for i in range(reruns)]
+    put = [{"name": "uri PUT %d" % i, "ansible.builtin.uri": {
+        "url": "{{ marathon_url }}/v2/apps/bench/alt", "method": "PUT", "body_format": "json",
+        "body": app, "status_code": [200, 201]}} for i in range(reruns)]
+    out = {"reruns": reruns, "app": app}
+    for name, tasks in (("ours", ours), ("uri_put", put)):
+        before = task_ids(cluster, app["id"])
+        _wall, timing = runner.run(tasks, inv, name="alt-" + name)
+        rows = timing["tasks"]
+        start, end = min(r["start"] for r in rows), max(r["end"] for r in rows)
+        time.sleep(1.5)  # restarts a deployment causes happen after the request returns
+        cluster.wait_running([app["id"]])
+        settle = time.time()
+        window = cluster.requests_between(start, end)  # not the benchmark's own reads after it
+        deployments = cluster.events_between(start, settle, "deployment_success")
+        kills = [e for e in cluster.events_between(start, settle, "status_update_event")
+                 if e.get("appId") == app["id"] and e.get("taskStatus") in ("TASK_KILLED", "TASK_KILLING")]
+        after = task_ids(cluster, app["id"])
+        versions = cluster.session.get(cluster.url + "/v2/apps/bench/alt/versions", timeout=30).json()["versions"]
+        out[name] = {
+            "writes_per_rerun": round(sum(1 for r in window if r["write"]) / reruns, 3),
+            "requests_per_rerun": round(len(window) / reruns, 3),
+            "deployments_per_rerun": round(len(deployments) / reruns, 3),
+            "task_restarts_per_rerun": round(len({e.get("taskId") for e in kills}) / reruns, 3),
+            "task_ids_changed": before != after,
+            "changed_reported": sum(1 for r in rows if r.get("changed")),
+            "median_task_s": median([task_seconds(r) for r in rows]),
+            "samples_task_s": [round(task_seconds(r), 3) for r in rows],
+            "app_versions_after": len(versions),
+        }
+    return out
+
+
+def task_ids(cluster, app_id):
+    tasks = cluster.session.get(cluster.url + "/v2/apps%s/tasks" % app_id, timeout=30).json()["tasks"]
+    return sorted(t["id"] for t in tasks)
+
+
+# ----------------------------------------------------------------------------------------- main
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", required=True)
+    p.add_argument("--repeat", type=int, default=3, help="runs per figure (medians)")
+    p.add_argument("--only", default=",".join(SECTIONS))
+    p.add_argument("--clusters", type=int, default=10)
+    p.add_argument("--apps", default="1,10,50")
+    p.add_argument("--keep", action="store_true")
+    args = p.parse_args()
+    only = [s for s in args.only.split(",") if s]
+    unknown = set(only) - set(SECTIONS)
+    if unknown:
+        p.error("unknown sections: %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(SECTIONS)))
+
+    work = Path(tempfile.mkdtemp(prefix="dcos-bench."))
+    result = {"repeat": args.repeat, "cpus": os.cpu_count(), "load_before": os.getloadavg(), "sections": {},
+              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    clusters = []
+    ok = False
+    try:
+        n_clusters = args.clusters if "scale_clusters" in only else 2
+        dirs = [work / ("lm%02d" % i) for i in range(max(2, n_clusters))]
+        # In this thread: localmarathon gets PR_SET_PDEATHSIG, which fires when the starting thread ends.
+        for d in dirs:
+            clusters.append(Cluster(d).start())
+        runner = Runner(work)
+        main_c, apps_c = clusters[0], clusters[1]
+        state_samples = []
+        timings = {}
+
+        def section(name, fn):
+            if name not in only:
+                return
+            t0 = time.monotonic()
+            print("bench: %s ..." % name, file=sys.stderr, flush=True)
+            result["sections"][name] = fn()
+            timings[name] = round(time.monotonic() - t0, 1)
+            print("bench: %s done in %.1fs" % (name, timings[name]), file=sys.stderr, flush=True)
+
+        def states():
+            out, samples = bench_states(runner, main_c, args.repeat)
+            state_samples.extend(samples)
+            return out
+
+        section("states", states)
+        section("wait", lambda: bench_wait(runner, main_c, args.repeat, state_samples))
+        section("overhead", lambda: bench_overhead(runner, main_c, args.repeat))
+        section("alternative", lambda: bench_alternative(runner, main_c, args.repeat))
+        section("scale_apps", lambda: bench_scale_apps(runner, apps_c, args.repeat,
+                                                       tuple(int(x) for x in args.apps.split(","))))
+        section("scale_clusters", lambda: bench_scale_clusters(runner, clusters[:args.clusters], args.repeat,
+                                                               tuple(x for x in (1, 5, 10) if x <= args.clusters)))
+        result["section_seconds"] = timings
+        result["load_after"] = os.getloadavg()
+        ok = True
+    finally:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda c: c.stop(), clusters))
+        if args.keep or not ok:
+            print("bench: work dir kept: %s" % work, file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
