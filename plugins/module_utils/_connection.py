@@ -47,7 +47,6 @@ else:
     REQUESTS_IMPORT_ERROR = None
 
 
-
 def _import_jwt():
     """PyJWT (with cryptography), imported only for service-account logins: it costs
     tens of milliseconds, which every no-change task would pay otherwise."""
@@ -56,6 +55,7 @@ def _import_jwt():
     except ImportError:
         return None
     return jwt
+
 
 try:
     from urllib.parse import quote, urlsplit, urlunsplit
@@ -611,6 +611,43 @@ class MarathonClient(object):
         # DELETE's server default is force=true; always say what we mean.
         return self.request("DELETE", app_path(app_id), params=[("force", "true" if force else "false")],
                             safe_to_retry=False, before_retry=reread)
+
+
+def _type_name(value):
+    return "null" if value is None else type(value).__name__
+
+
+def live_app_problems(app, app_id):
+    """Fields of a GET /v2/apps/{id} app whose JSON type Marathon never sends (a broken proxy or server)."""
+    problems = []
+    if not isinstance(app.get("id"), str) or canonical_app_id(app["id"]) != canonical_app_id(app_id):
+        problems.append("id %s is not the requested '%s'" % (json.dumps(app.get("id")), canonical_app_id(app_id)))
+    inst = app.get("instances")
+    if isinstance(inst, bool) or not isinstance(inst, int) or inst < 0:
+        problems.append("instances must be a whole number 0 or more, got %s" % _type_name(inst))
+    for name in ("cpus", "mem", "disk", "gpus"):
+        value = app.get(name)
+        if name in app and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            problems.append("%s must be a number, got %s" % (name, _type_name(value)))
+    for name in ("env", "labels"):
+        if name in app and not isinstance(app[name], dict):
+            problems.append("%s must be an object, got %s" % (name, _type_name(app[name])))
+    for name in ("tasks", "deployments", "healthChecks", "constraints", "portDefinitions", "networks"):
+        if name in app and not isinstance(app[name], list):
+            problems.append("%s must be a list, got %s" % (name, _type_name(app[name])))
+    for name in ("tasks", "deployments", "healthChecks", "portDefinitions", "networks"):
+        items = app.get(name)
+        if isinstance(items, list) and not all(isinstance(i, dict) for i in items):
+            problems.append("%s must be a list of objects" % name)
+    container = app.get("container")
+    if container is not None:
+        if not isinstance(container, dict):
+            problems.append("container must be an object, got %s" % _type_name(container))
+        elif container.get("volumes") is not None and (
+            not isinstance(container["volumes"], list) or not all(isinstance(v, dict) for v in container["volumes"])
+        ):
+            problems.append("container.volumes must be a list of objects")
+    return problems
 
 
 def _force(force):

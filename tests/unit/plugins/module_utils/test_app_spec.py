@@ -610,8 +610,8 @@ def test_non_resident_app_has_no_resident_rules():
 
 def test_turning_an_app_resident_is_refused():
     desired = load(APPS + "sleep-app.json")
-    desired["container"] = {"type": "MESOS", "volumes": [{"containerPath": "d", "mode": "RW",
-                                                           "persistent": {"size": 1}}]}
+    volume = {"containerPath": "d", "mode": "RW", "persistent": {"size": 1}}
+    desired["container"] = {"type": "MESOS", "volumes": [volume]}
     assert "container.volumes (persistent)" in resident_violations(norm(desired), norm(LIVE[APPS + "sleep-app.json"]))
 
 

@@ -193,10 +193,10 @@ def test_create_after_503_resends_when_still_absent(server):
 
 def test_update_after_503_rereads_and_skips_when_applied(server):
     server.answers.append(("PUT", "/v2/apps/db", (503, {"message": "busy"}, {})))
-    server.answers.append(("GET", "/v2/apps/db", (200, {"app": {"id": "/db", "instances": 0,
-                                                                 "deployments": [{"id": "dep-3"}]}}, {})))
-    resp = client_for(server.url).update_app("/db", {"instances": 0}, partial=True,
-                                              matches=lambda live: live["instances"] == 0)
+    applied = {"app": {"id": "/db", "instances": 0, "deployments": [{"id": "dep-3"}]}}
+    server.answers.append(("GET", "/v2/apps/db", (200, applied, {})))
+    client = client_for(server.url)
+    resp = client.update_app("/db", {"instances": 0}, partial=True, matches=lambda live: live["instances"] == 0)
     assert [s["method"] for s in server.seen] == ["PUT", "GET"]
     assert resp.deployment_id == "dep-3"
     assert "partialUpdate=true" in server.seen[0]["path"]

@@ -59,6 +59,7 @@ LIVE = {
     "version": "2026-11-25T12:00:00.000Z", "tasksRunning": 1, "tasksHealthy": 0, "tasksStaged": 0,
     "deployments": [], "tasks": [], "role": "*",
 }
+RESIDENT_CONTAINER = {"type": "MESOS", "volumes": [{"containerPath": "data", "mode": "RW", "persistent": {"size": 10}}]}
 DESIRED = {"id": "web", "cmd": "exec sleep 3600", "cpus": 0.1, "mem": 32, "env": {"DB_PASSWORD": "pw-live-1"}}
 
 
@@ -181,8 +182,7 @@ def test_force_skips_the_lock_wait(server, run):
 
 
 def test_resident_absent_refused_without_request(server, run):
-    resident = live(container={"type": "MESOS", "volumes": [{"containerPath": "data", "mode": "RW",
-                                                              "persistent": {"size": 10}}]})
+    resident = live(container=RESIDENT_CONTAINER)
     server.add("GET", "/v2/apps/web", 200, resident)
     code, out = run({"marathon_url": server.url, "app_id": "/web", "state": "absent"})
     assert code == 1 and "allow_data_loss=true" in out["msg"] and "persistent volumes (data)" in out["msg"]
@@ -192,8 +192,7 @@ def test_resident_absent_refused_without_request(server, run):
 def test_started_counts_suspended_instances(server, run):
     suspended = {"id": "web.instance-a._app.1", "state": "TASK_KILLED", "localVolumes": [{"persistenceId": "p"}]}
     resident = live(instances=0, tasksRunning=0, tasks=[suspended, dict(suspended, id="web.instance-b._app.1")],
-                    container={"type": "MESOS", "volumes": [{"containerPath": "data", "mode": "RW",
-                                                              "persistent": {"size": 10}}]})
+                    container=RESIDENT_CONTAINER)
     server.add("GET", "/v2/apps/web", 200, resident)
     server.add("PUT", "/v2/apps/web", 200, {"deploymentId": "d", "version": "v"})
     server.add("GET", "/v2/apps/web", 200, live(instances=2))
