@@ -330,6 +330,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
     secret_values,
     validate_definition,
 )
+from ansible_collections.dcos.marathon.plugins.module_utils._connection import live_app_problems
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 from ansible_collections.dcos.marathon.plugins.module_utils._module import MarathonModule
 from ansible_collections.dcos.marathon.plugins.module_utils._tasks import is_suspended
@@ -707,16 +708,25 @@ class AppRunner(object):
             waiter.wait_absent(self.app_id)
             self.result["duration"] = round(waiter.deadline.elapsed() - start, 3)
 
+    def _read_live(self):
+        live = self.client.get_app(self.app_id)
+        problems = live_app_problems(live, self.app_id) if live is not None else []
+        if problems:
+            # Comparing against a garbled reply could send a write nobody asked for.
+            raise _Fail("GET of app '%s' returned a malformed app (%s); nothing was sent"
+                        % (self.app_id, "; ".join(problems)))
+        return live
+
     def run(self):
         self.validate_input()
-        live = self.client.get_app(self.app_id)
+        live = self._read_live()
         for _round in range(MAX_LOCK_ROUNDS):
             try:
                 self.run_state(live)
                 return self.result
             except _Locked as locked:
                 self._get_waiter().wait_unlocked(self.app_id, locked.ids)
-                live = self.client.get_app(self.app_id)
+                live = self._read_live()
         raise _Fail("App '%s' stayed locked by new deployments; nothing was changed. Try force=true" % self.app_id)
 
 
