@@ -148,7 +148,10 @@ def module_runner(collections_root, tmp_path):
     """``start(name, args, check=False, diff=False)`` → ModuleRun (running); ``run(...)`` waits."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(collections_root)
-    env.pop("ANSIBLE_MODULE_ARGS", None)
+    # The connection options fall back to these; a test sets what it means.
+    for name in ("MARATHON_URL", "DCOS_URL", "DCOS_ACS_TOKEN", "DCOS_USERNAME", "DCOS_PASSWORD", "DCOS_SERVICE_ACCOUNT",
+                 "DCOS_PRIVATE_KEY", "MARATHON_VALIDATE_CERTS", "MARATHON_CA_PATH"):
+        env.pop(name, None)
     counter = iter(range(1_000_000))
 
     class Runner:
