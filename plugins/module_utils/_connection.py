@@ -339,7 +339,7 @@ class MarathonClient(object):
         if resp.status != 200:
             err = http_error("POST", url, resp.status, resp.body, resp.headers.get("Content-Type"))
             raise MarathonAuthError(
-                "DC/OS login with %s failed: %s" % (self.describe_credentials(), err.message),
+                "DC/OS login as %s failed: %s" % (self._login_identity(), err.message),
                 status=resp.status,
                 body=resp.body if isinstance(resp.body, dict) else None,
                 url=url,
@@ -352,6 +352,11 @@ class MarathonClient(object):
         self._token = token
         self._remember_secret(token)
         return token
+
+    def _login_identity(self):
+        if self.auth_kind == "password":
+            return "user '%s' (dcos_username/dcos_password)" % self.params.get("dcos_username")
+        return "service account '%s' (dcos_service_account/dcos_private_key)" % self.params.get("dcos_service_account")
 
     def _auth_hint(self, status, login=False):
         kind = self.auth_kind
@@ -681,9 +686,10 @@ def _decode(r):
 def _short_exc(e):
     text = to_native(e)
     # urllib3 wraps the socket error in pool/retry text; the errno part is what helps.
-    match = re.search(r"\[Errno -?\d+\] [^'\")\]]+", text)
+    match = re.search(r"\[SSL: [A-Z_]+\][^'\")]*", text) or re.search(r"\[Errno -?\d+\] [^'\")\]]+", text)
     if match:
-        return match.group(0).strip()
+        found = match.group(0).strip()
+        return found + ")" * (found.count("(") - found.count(")"))
     if "timed out" in text.lower():
         return "timed out"
     if len(text) > 200:

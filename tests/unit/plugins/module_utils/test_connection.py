@@ -289,7 +289,7 @@ def test_failed_login_is_readable(server):
     with pytest.raises(MarathonAuthError) as e:
         client_for(server.url, dcos_username="ops", dcos_password="hunter2").get_app("a")
     msg = str(e.value)
-    assert "ERR_INVALID_CREDENTIALS" in msg and "DC/OS user 'ops'" in msg and "hunter2" not in msg
+    assert "ERR_INVALID_CREDENTIALS" in msg and "DC/OS login as user 'ops'" in msg and "hunter2" not in msg
     assert "dcos_username/dcos_password" in msg
 
 
