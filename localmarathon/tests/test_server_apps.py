@@ -148,7 +148,9 @@ def test_validation_errors(api):
     assert r.json()["details"][0]["path"] == "/id"
     r = api.post("/v2/apps", json={"id": "/nocmd"})
     assert r.status_code == 422 and r.json()["message"] == "Object is not valid"
-    r = api.post("/v2/apps", json={"id": "/res", "cmd": "x", "upgradeStrategy": {"maximumOverCapacity": 1},
+    # (both upgradeStrategy fields: the RAML type requires them)
+    r = api.post("/v2/apps", json={"id": "/res", "cmd": "x",
+                                   "upgradeStrategy": {"maximumOverCapacity": 1, "minimumHealthCapacity": 0.5},
                                    "container": {"type": "MESOS", "volumes": [
                                        {"containerPath": "data", "mode": "RW", "persistent": {"size": 1}}]}})
     assert r.status_code == 422
