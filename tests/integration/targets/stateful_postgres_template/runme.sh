@@ -54,12 +54,12 @@ cat "$LOG"
 if grep -q -F -- "$TEST_PG_PASSWORD" "$LOG"; then echo "FAILED: the password appears in the output" >&2; exit 1; fi
 
 echo "== bad variables are refused, naming the variable"
-# bad <expected text> <extra vars as JSON>
+# bad <expected text (extended regex)> <extra vars as JSON>
 bad() {
     local rc=0
     ansible-playbook -i inventory.yml dcos.marathon.deploy -e '{"stateful_postgres_app_id": "/tpl/bad"}' -e "$2" >"$LOG" 2>&1 || rc=$?
     if ((rc == 0)); then cat "$LOG"; echo "FAILED: $2 was accepted" >&2; exit 1; fi
-    if ! grep -q -F -- "$1" "$LOG"; then cat "$LOG"; echo "FAILED: the error for $2 does not mention '$1'" >&2; exit 1; fi
+    if ! grep -q -E -- "$1" "$LOG"; then cat "$LOG"; echo "FAILED: the error for $2 does not mention '$1'" >&2; exit 1; fi
     echo "ok: $2 -> mentions $1"
 }
 bad stateful_postgres_volume_name '{"stateful_postgres_volume_name": "pg/data"}'
@@ -74,8 +74,8 @@ bad stateful_postgres_network_mode '{"stateful_postgres_network_mode": "host"}'
 bad stateful_postgres_network_name '{"stateful_postgres_network_name": "dcos"}'
 bad stateful_postgres_mem '{"stateful_postgres_mem": 0}'
 bad stateful_postgres_container_port '{"stateful_postgres_container_port": 70000}'
-# Marathon's own validation, reported through marathon_app.
-bad '/id' '{"stateful_postgres_app_id": "/Not_Valid"}'
+# The app id rules (marathon_app checks them before Marathon would).
+bad "definition\.id '/Not_Valid'.* is not valid" '{"stateful_postgres_app_id": "/Not_Valid"}'
 if grep -q -F -- "$TEST_PG_PASSWORD" "$LOG"; then echo "FAILED: the password appears in the output" >&2; exit 1; fi
 
 echo "== clean up"
