@@ -175,6 +175,35 @@ def module_runner(collections_root, tmp_path):
     return Runner()
 
 
+@pytest.fixture
+def playbook_runner(collections_root, tmp_path):
+    """``run(plays, *args)`` runs ansible-playbook (the venv's) on a generated playbook against
+    localhost; returns the CompletedProcess (text stdout/stderr)."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": {"localhost": {
+        "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}))
+    # Our own empty config, so the checkout's ansible.cfg or a user's ~/.ansible.cfg plays no part.
+    config = tmp_path / "ansible.cfg"
+    config.write_text("[defaults]\n")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections_root), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
+               ANSIBLE_REMOTE_TEMP=str(tmp_path / "ansible-tmp"), ANSIBLE_HOME=str(tmp_path / "ansible-home"),
+               ANSIBLE_CONFIG=str(config), ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_STDOUT_CALLBACK="default")
+    for name in ("MARATHON_URL", "DCOS_URL", "DCOS_ACS_TOKEN", "DCOS_USERNAME", "DCOS_PASSWORD", "DCOS_PRIVATE_KEY"):
+        env.pop(name, None)
+    counter = iter(range(1_000_000))
+
+    class Runner:
+        def run(self, plays, *args, timeout=300, extra_env=None):
+            path = tmp_path / f"play-{next(counter)}.yml"
+            path.write_text(json.dumps(plays, indent=1))
+            cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(inventory), str(path), *args]
+            return subprocess.run(cmd, env=dict(env, **(extra_env or {})), cwd=str(tmp_path), capture_output=True,
+                                  text=True, timeout=timeout)
+
+    return Runner()
+
+
 # ---- localmarathon -----------------------------------------------------------------------------
 
 
