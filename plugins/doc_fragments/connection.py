@@ -29,32 +29,32 @@ options:
     type: str
   dcos_acs_token:
     description:
-      - A DC/OS authentication token, sent as C(Authorization: token=...).
+      - "A DC/OS authentication token, sent as C(Authorization: token=...)."
       - Mutually exclusive with O(dcos_username) and O(dcos_service_account).
-      - If not set, the value of the E(DCOS_ACS_TOKEN) environment variable is used.
+      - E(DCOS_ACS_TOKEN) is used when the task sets no credential option (see the notes).
     type: str
   dcos_username:
     description:
       - DC/OS user to log in as, together with O(dcos_password). The token is obtained once per task
         and obtained again once if Marathon answers 401 during the task.
-      - If not set, the value of the E(DCOS_USERNAME) environment variable is used.
+      - E(DCOS_USERNAME) is used when the task sets no credential option (see the notes).
     type: str
   dcos_password:
     description:
       - Password of O(dcos_username).
-      - If not set, the value of the E(DCOS_PASSWORD) environment variable is used.
+      - E(DCOS_PASSWORD) is used when the task sets no credential option (see the notes).
     type: str
   dcos_service_account:
     description:
       - DC/OS service account to log in as, together with O(dcos_private_key). A login token signed
         with RS256 by the account's private key (claims C(uid) and C(exp)) is exchanged for a DC/OS token.
-      - If not set, the value of the E(DCOS_SERVICE_ACCOUNT) environment variable is used.
+      - E(DCOS_SERVICE_ACCOUNT) is used when the task sets no credential option (see the notes).
     type: str
   dcos_private_key:
     description:
       - Private key (RSA, PEM) of O(dcos_service_account), either the PEM text itself or the path of a
         file holding it, read where the module runs.
-      - If not set, the value of the E(DCOS_PRIVATE_KEY) environment variable is used.
+      - E(DCOS_PRIVATE_KEY) is used when the task sets no credential option (see the notes).
     type: str
   validate_certs:
     description:
@@ -94,6 +94,10 @@ requirements:
   - requests
   - PyJWT and cryptography (only for O(dcos_service_account) logins)
 notes:
+  - Credentials come either from the task options or, when the task sets none of O(dcos_acs_token),
+    O(dcos_username), O(dcos_password), O(dcos_service_account) and O(dcos_private_key), from the
+    environment (E(DCOS_ACS_TOKEN), else E(DCOS_USERNAME) and E(DCOS_PASSWORD), else E(DCOS_SERVICE_ACCOUNT)
+    and E(DCOS_PRIVATE_KEY)). Options given in the task are never mixed with the environment.
   - All connection options can be set once for a play with C(module_defaults) and the action group
     C(group/dcos.marathon.marathon).
 """

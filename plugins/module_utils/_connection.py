@@ -77,11 +77,13 @@ def connection_argument_spec():
     return dict(
         marathon_url=dict(type="str", required=True, fallback=(env_fallback, ["MARATHON_URL"])),
         dcos_url=dict(type="str", fallback=(env_fallback, ["DCOS_URL"])),
-        dcos_acs_token=dict(type="str", no_log=True, fallback=(env_fallback, ["DCOS_ACS_TOKEN"])),
-        dcos_username=dict(type="str", fallback=(env_fallback, ["DCOS_USERNAME"])),
-        dcos_password=dict(type="str", no_log=True, fallback=(env_fallback, ["DCOS_PASSWORD"])),
-        dcos_service_account=dict(type="str", fallback=(env_fallback, ["DCOS_SERVICE_ACCOUNT"])),
-        dcos_private_key=dict(type="str", no_log=True, fallback=(env_fallback, ["DCOS_PRIVATE_KEY"])),
+        # Credentials have no env fallback here: the environment is read by the client,
+        # only when the task sets none of them (see credentials_from_env).
+        dcos_acs_token=dict(type="str", no_log=True),
+        dcos_username=dict(type="str"),
+        dcos_password=dict(type="str", no_log=True),
+        dcos_service_account=dict(type="str"),
+        dcos_private_key=dict(type="str", no_log=True),
         validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["MARATHON_VALIDATE_CERTS"])),
         ca_path=dict(type="path", fallback=(env_fallback, ["MARATHON_CA_PATH"])),
         client_cert=dict(type="path"),
@@ -89,6 +91,39 @@ def connection_argument_spec():
         request_timeout=dict(type="float", default=30.0),
         retries=dict(type="int", default=3),
     )
+
+
+CREDENTIAL_ENV = (
+    ("dcos_acs_token", "DCOS_ACS_TOKEN"),
+    ("dcos_username", "DCOS_USERNAME"),
+    ("dcos_password", "DCOS_PASSWORD"),
+    ("dcos_service_account", "DCOS_SERVICE_ACCOUNT"),
+    ("dcos_private_key", "DCOS_PRIVATE_KEY"),
+)
+SECRET_CREDENTIALS = ("dcos_acs_token", "dcos_password", "dcos_private_key")
+
+
+def credentials_from_env(params, environ=None):
+    """Credentials of the task, or else of the environment (one kind only).
+
+    Explicit options always win, so a DCOS_ACS_TOKEN left in the environment never
+    clashes with dcos_username given in a task. From the environment, a token is
+    preferred to a user login, and a user login to a service account.
+    """
+    environ = os.environ if environ is None else environ
+    out = dict(params)
+    if any(params.get(name) for name, _env in CREDENTIAL_ENV):
+        return out
+    found = dict((name, environ.get(env)) for name, env in CREDENTIAL_ENV if environ.get(env))
+    if found.get("dcos_acs_token"):
+        out["dcos_acs_token"] = found["dcos_acs_token"]
+    elif found.get("dcos_username"):
+        out["dcos_username"] = found["dcos_username"]
+        out["dcos_password"] = found.get("dcos_password")
+    elif found.get("dcos_service_account"):
+        out["dcos_service_account"] = found["dcos_service_account"]
+        out["dcos_private_key"] = found.get("dcos_private_key")
+    return out
 
 
 CONNECTION_MUTUALLY_EXCLUSIVE = [
@@ -158,7 +193,10 @@ class MarathonClient(object):
         if not HAS_REQUESTS:
             raise MarathonParameterError("the Python library 'requests' is required")
         self.module = module
-        self.params = module.params
+        self.params = credentials_from_env(module.params)
+        for name in SECRET_CREDENTIALS:
+            # Values from the environment are not known to Ansible's no_log machinery.
+            self._remember_secret(self.params.get(name))
         self._sleep = sleep or time.sleep
         self._clock = clock or time.monotonic
         self.timeout = self._positive_float("request_timeout", 30.0)
