@@ -4,7 +4,8 @@
 # Settings (environment):
 #   BENCH_REPEAT=3        runs per figure (each figure is the median)
 #   BENCH_LM_RUNS=3       runs of bench/localmarathon_bench.py (medians)
-#   BENCH_ROLLOUT=0       1 also runs bench/rollout_bench.py (10 PostgreSQL clusters, several minutes)
+#   BENCH_ROLLOUT=0       1 also runs bench/rollout_bench.py (rollout.yml, 1 and 10 PostgreSQL clusters;
+#                         many minutes on 2 cores), BENCH_ROLLOUT_PROFILE=both|marathon|fast
 #   BENCH_ONLY=...        comma-separated sections of bench/bench.py (default: all)
 #   BENCH_OUT_DIR=bench   where results.* go
 set -euo pipefail
@@ -39,7 +40,7 @@ fi
 rollout_args=()
 if [ "${BENCH_ROLLOUT:-0}" = 1 ] && [ -f bench/rollout_bench.py ]; then
     echo "bench: rollout.yml on 1 and 10 clusters (bench/rollout_bench.py)"
-    "$py" bench/rollout_bench.py --clusters 10 --out "$raw/rollout.json" > /dev/null
+    "$py" bench/rollout_bench.py --clusters 10 --profile "${BENCH_ROLLOUT_PROFILE:-both}" --out "$raw/rollout.json" > /dev/null
     rollout_args=(--rollout "$raw/rollout.json")
 fi
 
