@@ -639,7 +639,10 @@ class LocalMarathon:
         with c.lock:
             if app_id not in c.apps:
                 raise not_found_app(app_id)
-            insts = [i for i in c.app_instances(app_id) if is_active(i.get("task"))]
+            # wipe also reaches suspended resident instances: it is how their reservations are freed
+            wipe = parse_bool(_one(params, "wipe"))
+            insts = [i for i in c.app_instances(app_id) if is_active(i.get("task"))
+                     or (wipe and i.get("reservation") and i["goal"] != "Decommissioned")]
             if host and host != "*":
                 insts = [i for i in insts if host == "127.0.0.1"] if host else insts
             if parse_bool(_one(params, "scale")) and not parse_bool(_one(params, "wipe")) and not c.app_instances(app_id):

@@ -131,3 +131,16 @@ def test_two_agents_spread_reservations(tmp_path):
         app = api.wait_running("/store", 2)
         agents = {t["slaveId"] for t in app["tasks"]}
         assert len(agents) == 2 and all(re.search(r"-S[01]$", a) for a in agents)
+
+
+def test_wipe_frees_suspended_reservations(api, lm):
+    api.post("/v2/apps", json=dict(APP, instances=2))
+    app = api.wait_running("/store", 2)
+    dirs = [lm.data_dir / "volumes" / t["localVolumes"][0]["persistenceId"] for t in app["tasks"]]
+    r = api.put("/v2/apps/store", json={"instances": 0})
+    api.wait_deployment(r.json()["deploymentId"])
+    r = api.delete("/v2/apps/store/tasks?wipe=true")
+    assert sorted(t["id"] for t in r.json()["tasks"]) == sorted(t["id"] for t in app["tasks"])
+    wait_for(lambda: api.get("/v2/apps/store/tasks").json()["tasks"] == [], 10, "instances expunged")
+    wait_for(lambda: not any(d.exists() for d in dirs), 10, "volumes destroyed")
+    assert api.app("/store")["instances"] == 0
