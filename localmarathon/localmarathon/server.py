@@ -304,6 +304,10 @@ class LocalMarathon:
                 return json_error(404, f"Application {app_id} not found in tasks queue.")
             self.cluster.reset_delay(app_id)
             return Response(204, None)
+        if path == "/v2/groups" or path.startswith("/v2/groups/"):
+            if method != "GET":
+                return json_error(405, "HTTP 405 Method Not Allowed")  # groups are read-only here
+            return self.groups(_raw_id(path[len("/v2/groups"):]), params)
         if path == "/v2/info":
             return self.info() if method == "GET" else _not_allowed()
         if path == "/v2/leader":
@@ -359,6 +363,31 @@ class LocalMarathon:
                                  "zk_session_timeout": 10000, "zk_timeout": 10000},
             "http_config": {"http_port": 0 if self.tls else port, "https_port": port if self.tls else 8443},
         })
+
+    # ------------------------------------------------------------------ groups (read-only)
+
+    def groups(self, group_id: str, params: dict) -> Response:
+        """GET /v2/groups[/{id}]: the group tree implied by the app ids (R/v2/groups.raml)."""
+        embed = _embeds(params)
+        c = self.cluster
+        with c.lock:
+            ids = sorted(c.apps)
+            if group_id != "/" and not any(a.startswith(group_id + "/") for a in ids):
+                raise ApiError(404, {"message": f"Group '{group_id}' does not exist", "details": []})
+            version = max((c.apps[a]["version"] for a in ids), default=None)
+
+            def build(gid: str) -> dict:
+                prefix = "/" if gid == "/" else gid + "/"
+                below = [a[len(prefix):] for a in ids if a.startswith(prefix)]
+                subgroups = sorted({prefix + rest.split("/")[0] for rest in below if "/" in rest})
+                out = {"id": gid, "apps": [c.app_info(prefix + rest, embed) for rest in below if "/" not in rest],
+                       "pods": [], "groups": [build(g) for g in subgroups], "dependencies": []}
+                if version:
+                    out["version"] = version
+                out["enforceRole"] = False
+                return out
+
+            return Response(200, build(group_id))
 
     # ------------------------------------------------------------------ apps
 

@@ -36,6 +36,7 @@ _TYPES = [
     ("GET", r"/v2/deployments", 2, "deploymentInfo.DeploymentStepInfo[]"),
     ("DELETE", r"/v2/deployments/[^/]+", 2, "deploymentResult.DeploymentResult"),
     ("GET", r"/v2/queue", 2, "queue.Queue"),
+    ("GET", r"/v2/groups(/.+)?", 2, "group.GroupInfo"),
     ("GET", r"/v2/info", 2, "info.MarathonInfo"),
     ("GET", r"/v2/leader", 2, "info.LeaderInfo"),
 ]

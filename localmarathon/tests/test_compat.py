@@ -174,3 +174,16 @@ def test_unsupported_image_fails_the_task_clearly(api):
     assert "example/nothing:1.0" in failure["message"] and "not supported by localmarathon" in failure["message"]
     queue = api.get("/v2/queue").json()["queue"]
     assert queue[0]["app"]["id"] == "/img" and queue[0]["delay"]["overdue"] is False
+
+
+def test_groups_read_only(api):
+    for app_id in ("/top", "/prod/db", "/prod/web/front"):
+        api.post("/v2/apps", json={"id": app_id, "cmd": "sleep 100", "instances": 0})
+    root = api.get("/v2/groups").json()
+    assert root["id"] == "/" and [a["id"] for a in root["apps"]] == ["/top"]
+    (prod,) = root["groups"]
+    assert prod["id"] == "/prod" and [a["id"] for a in prod["apps"]] == ["/prod/db"]
+    assert prod["groups"][0]["id"] == "/prod/web" and prod["groups"][0]["apps"][0]["id"] == "/prod/web/front"
+    assert api.get("/v2/groups/prod/web").json()["apps"][0]["id"] == "/prod/web/front"
+    assert api.get("/v2/groups/nope").json() == {"message": "Group '/nope' does not exist", "details": []}
+    assert api.put("/v2/groups/prod", json={}).status_code == 405
