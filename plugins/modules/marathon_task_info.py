@@ -274,7 +274,13 @@ from ansible_collections.dcos.marathon.plugins.module_utils._tasks import (
 
 def list_tasks(client, app_id):
     # /v2/tasks then filter, like the CLI: an unknown app is simply an empty list.
-    raw = filter_tasks(client.get_tasks(), app_id)
+    raw = client.get_tasks()
+    bad = [t for t in raw if not isinstance(t, dict) or not isinstance(t.get("appId"), str)]
+    if bad:
+        # A proxy or a broken server answered; say so instead of failing on a field.
+        raise MarathonError("GET /v2/tasks returned %d malformed task(s) (not an object with a string appId), "
+                            "for example %.200r" % (len(bad), bad[0]))
+    raw = filter_tasks(raw, app_id)
     tasks = sorted((summarize_task(t) for t in raw), key=lambda t: (t["app_id"] or "", t["id"] or ""))
     return tasks, summarize_counts(tasks)
 
