@@ -5,7 +5,8 @@
 #   2. rerun: no write on any cluster;
 #   3. the canary's new version fails its health checks: the rollout stops, the other
 #      clusters see no write, the canary is rolled back to its previous definition;
-#   4. state=stopped on every cluster.
+#   4. batches of one cluster without rollback: the second cluster fails, the third sees no write;
+#   5. state=stopped on every cluster.
 # The rollout_summary callback's JSON is checked after every run; the database password
 # must never appear in the output.
 set -euo pipefail
@@ -127,7 +128,22 @@ wait "$watcher" || { cat "$WORK/watch.log"; echo "FAILED: the rollback was not s
 check summary "$WORK/broken.json" canary=failed,rolled_back=yes,healthy=1/1 eu="not reached" us="not reached"
 grep -q "Rolled back to version" "$WORK/broken.log"
 
-echo "=== 4. state=stopped everywhere"
+echo "=== 4. batches of one, no rollback: the second cluster fails, the third is not touched"
+check fault "${URL[eu]}" '{"kind": "unhealthy", "app_id": "/postgres"}'
+us_writes=$(check writes "${DIR[us]}")
+rc=0
+rollout second -e '{"stateful_postgres_labels": {"release": "3"}}' -e stateful_postgres_wait_timeout=10 \
+    -e rollout_batch_size=1 || rc=$?
+((rc != 0)) || { echo "FAILED: the rollout with a failing cluster exited 0" >&2; exit 1; }
+[[ $(check writes "${DIR[us]}") == "$us_writes" ]] || { echo "FAILED: us was written to" >&2; exit 1; }
+[[ $(check app "${URL[canary]}" /postgres labels.release) == '"3"' ]]
+[[ $(check app "${URL[eu]}" /postgres labels.release) == '"3"' ]]  # not rolled back
+check summary "$WORK/second.json" canary=changed,healthy=1/1 eu=failed,rolled_back=no us="not reached"
+grep -q "Not rolled back (rollout_rollback=false)" "$WORK/second.log"
+# The new version on eu becomes healthy once the fault is gone.
+check clear-faults "${URL[eu]}"
+
+echo "=== 5. state=stopped everywhere"
 rollout stopped -e state=stopped
 check summary "$WORK/stopped.json" canary=changed,healthy=0/0 eu=changed,healthy=0/0 us=changed,healthy=0/0
 for cluster in canary eu us; do
