@@ -141,3 +141,10 @@ def test_requests_log_and_stats(lm, api):
     admin = [r for r in lm.requests(include_admin=True) if r["admin"]]
     assert admin and admin[0]["path"] == "/_localmarathon/stats"
     json.dumps(recs)
+
+
+def test_pytest_plugin_fixture(localmarathon):
+    # the fixture of localmarathon.pytest_plugin (registered by the package's pytest11 entry point)
+    assert localmarathon.time_scale == 10
+    assert requests.get(localmarathon.url + "/ping", timeout=10).text == "pong"
+    assert localmarathon.data_dir.is_dir() and localmarathon.requests()[-1]["path"] == "/ping"
