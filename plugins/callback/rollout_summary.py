@@ -203,10 +203,19 @@ def build_row(record, stat, done_marker_used):
         "tasks_healthy": healthy,
         "healthy_instances": healthy_instances,
         "previous_version": stat.get("previous_version") or "",
-        "rolled_back": "" if rolled_back is None else ("yes" if rolled_back else "no"),
+        "rolled_back": _yes_no(rolled_back),
         "duration_s": record.duration,
         "message": record.message or stat.get("message") or "",
     }
+
+
+def _yes_no(value):
+    # The playbook sets true/false, or a word such as "failed" for an attempted rollback.
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def _cell(row, key):

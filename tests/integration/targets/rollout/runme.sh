@@ -126,7 +126,7 @@ wait "$watcher" || { cat "$WORK/watch.log"; echo "FAILED: the rollback was not s
 [[ $(check app "${URL[canary]}" /postgres version) != "$version_before" ]]
 [[ $(check app "${URL[canary]}" /postgres tasksHealthy) == 1 ]]
 check summary "$WORK/broken.json" canary=failed,rolled_back=yes,healthy=1/1 eu="not reached" us="not reached"
-grep -q "Rolled back to version" "$WORK/broken.log"
+grep -q "Rolled back to the definition of version" "$WORK/broken.log"
 
 echo "=== 4. batches of one, no rollback: the second cluster fails, the third is not touched"
 check fault "${URL[eu]}" '{"kind": "unhealthy", "app_id": "/postgres"}'

@@ -291,3 +291,11 @@ def test_play_start_lists_every_host_of_the_play_even_outside_the_batch(tmp_path
     cb.v2_playbook_on_play_start(play)
     assert cb._order == ["canary", "eu", "us"]
     assert cb._display.warnings == []
+
+
+@pytest.mark.parametrize("value, shown", [(True, "yes"), (False, "no"), ("failed", "failed"), (None, ""), ("", "")])
+def test_rolled_back_column(value, shown):
+    rec = rs.HostRecord("c")
+    rec.reached = True
+    stat = {} if value is None else {"rolled_back": value}
+    assert rs.build_row(rec, stat, False)["rolled_back"] == shown
