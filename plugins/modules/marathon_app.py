@@ -41,7 +41,8 @@ options:
     description:
       - Path of a JSON or YAML file with the app definition, instead of O(definition).
       - The file is read by the module, that is on the host the task runs on (usually the controller, with
-        C(connection=local)).
+        C(connection=local)). A relative path is relative to the module's working directory, not to the
+        playbook; use an absolute path, for example V({{ playbook_dir }}/files/web.json).
     type: path
   state:
     description:
@@ -122,6 +123,15 @@ attributes:
     support: full
     details:
       - Before and after are the normalized definitions, with secret values masked.
+notes:
+  - Marathon creates a deployment (and a new app version) for every C(PUT), even one that changes nothing,
+    so the module decides on the client side whether anything differs and only then sends a request.
+  - Waiting polls C(/v2/deployments) for the deployment the task caused, the first time after 50 ms and then
+    at most every 200 ms, so a finished deployment is noticed within a quarter of a second; then it polls the
+    app until the counts of O(wait_for) are reached. On timeout the task fails with the deployment's current
+    step and actions, the task states and the last task failure.
+  - After a connection error or an HTTP 502/503/504, a create or update is not sent again blindly; the app
+    is read first and the request repeated only if the app is still absent or still differs.
 seealso:
   - module: dcos.marathon.marathon_app_info
   - module: dcos.marathon.marathon_task_info
@@ -203,7 +213,7 @@ EXAMPLES = r"""
   block:
     - name: Deploy the web app from a file, without waiting for health
       dcos.marathon.marathon_app:
-        src: files/web.json
+        src: "{{ playbook_dir }}/files/web.json"
         wait_for: deployment
 
     - name: Roll the web tasks
@@ -211,7 +221,7 @@ EXAMPLES = r"""
         app_id: /web
         state: restarted
 
-# A plain Marathon with a user login on the DC/OS cluster in front of it.
+# A plain Marathon (no DC/OS): no credentials, no /service/marathon.
 - name: Scale to three instances, changing nothing else
   dcos.marathon.marathon_app:
     marathon_url: http://marathon.example.com:8080
@@ -220,12 +230,22 @@ EXAMPLES = r"""
       instances: 3
     partial: true
 
+# Marathon reached directly, logins at the DC/OS cluster.
+- name: Update from a YAML file with a user login
+  dcos.marathon.marathon_app:
+    marathon_url: http://marathon.mesos:8080
+    dcos_url: https://dcos.example.com
+    dcos_username: ops
+    dcos_password: "{{ dcos_password }}"
+    src: "{{ playbook_dir }}/files/web.yml"
+    secret_env: [DATABASE_URL]
+
 - name: Show what an update would change, without sending it
   dcos.marathon.marathon_app:
     marathon_url: "{{ marathon_url }}"
     dcos_username: ops
     dcos_password: "{{ dcos_password }}"
-    src: files/web.json
+    src: "{{ playbook_dir }}/files/web.json"
   check_mode: true
   diff: true
   register: plan
@@ -234,7 +254,7 @@ EXAMPLES = r"""
   dcos.marathon.marathon_app:
     marathon_url: https://127.0.0.1:8443
     validate_certs: false
-    src: files/web.json
+    src: "{{ playbook_dir }}/files/web.json"
     force: true
 """
 
