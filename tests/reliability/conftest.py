@@ -199,7 +199,7 @@ def playbook_runner(collections_root, tmp_path):
             path.write_text(json.dumps(plays, indent=1))
             cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(inventory), str(path), *args]
             return subprocess.run(cmd, env=dict(env, **(extra_env or {})), cwd=str(tmp_path), capture_output=True,
-                                  text=True, timeout=timeout)
+                                  text=True, timeout=timeout, check=False)
 
     return Runner()
 

@@ -21,10 +21,10 @@ def _read_request(sock: socket.socket) -> bytes | None:
         if not chunk:
             return None
         data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
+    head, _sep, body = data.partition(b"\r\n\r\n")
     length = 0
     for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
+        name, _colon, value = line.partition(b":")
         if name.strip().lower() == b"content-length":
             length = int(value.strip())
     while len(body) < length:
@@ -55,7 +55,7 @@ class ResetAfterApplyProxy:
     def _accept(self):
         while not self._stop:
             try:
-                client, _ = self._srv.accept()
+                client, _addr = self._srv.accept()
             except OSError:
                 return
             threading.Thread(target=self._relay, args=(client,), daemon=True).start()

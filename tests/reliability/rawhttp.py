@@ -32,7 +32,7 @@ class RawHttpServer:
     def _accept(self):
         while not self._stop:
             try:
-                conn, _ = self._srv.accept()
+                conn, _addr = self._srv.accept()
             except OSError:
                 return
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
@@ -46,7 +46,7 @@ class RawHttpServer:
                 if not chunk:
                     return
                 data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
+            head, _sep, body = data.partition(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
             method, path = lines[0].split(" ")[:2]
             length = 0

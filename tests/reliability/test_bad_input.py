@@ -45,7 +45,7 @@ def case(expect, args=None, defn=None, drop=()):
 # ---- strategies ----------------------------------------------------------------------------------
 
 non_numbers = st.one_of(st.text(max_size=6), st.booleans(), st.lists(st.integers(), max_size=2),
-                        st.dictionaries(st.text(max_size=3), st.integers(), max_size=1), st.none().map(lambda _: []))
+                        st.dictionaries(st.text(max_size=3), st.integers(), max_size=1), st.just([]))
 negatives = st.one_of(st.integers(min_value=-10**9, max_value=-1),
                       st.floats(min_value=-1e9, max_value=-1e-6, allow_nan=False, allow_infinity=False))
 non_strings = st.one_of(st.integers(), st.booleans(), st.lists(st.text(max_size=3), max_size=2),
@@ -168,7 +168,7 @@ SERVER_REFUSED = [
 ]
 
 
-@pytest.mark.parametrize("defn,field", SERVER_REFUSED, ids=[f for _, f in SERVER_REFUSED])
+@pytest.mark.parametrize("defn,field", SERVER_REFUSED, ids=[pair[1] for pair in SERVER_REFUSED])
 def test_definitions_marathon_refuses(defn, field, bad_lm, module_runner, tmp_path, record_property):
     record_property("case", f"Marathon refuses the definition ({field})")
     since = time.time()

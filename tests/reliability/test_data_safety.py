@@ -24,7 +24,7 @@ import pytest
 
 from localmarathon.testing import LocalMarathon
 
-from conftest import REPO, Api, log_since, volumes, wait_for, writes_since
+from conftest import REPO, log_since, volumes, writes_since
 
 PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
 SHARED = Path(os.environ.get("MARATHON_SHARED_DIR") or REPO.parent / "shared")
@@ -46,7 +46,7 @@ def pg_dir():
 def psql(port, password, sql):
     env = dict(os.environ, PGPASSWORD=password, PGCONNECT_TIMEOUT="5")
     out = subprocess.run([f"{PG_BIN[-1]}/psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres",
-                          "-X", "-v", "ON_ERROR_STOP=1", "-tAc", sql], env=env, capture_output=True, text=True, timeout=30)
+                          "-X", "-v", "ON_ERROR_STOP=1", "-tAc", sql], env=env, capture_output=True, text=True, timeout=30, check=False)
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
 

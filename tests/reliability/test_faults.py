@@ -279,6 +279,7 @@ def test_slow_write(variant, kind, case_of, lm, api, module_runner, record_prope
     wait_for(lambda: all(r["fault"] is None or r["status"] for r in log_since(lm, since))
              and any(r["fault"] for r in log_since(lm, since)), 10, "the delayed write to be answered")
     time.sleep(0.3)
+    record_property("outcome", "clear failure" if run.failed else "converged")
     if run.failed:
         assert "timed out" in run.msg and "request_timeout" in run.msg, run.msg
         problems = case.duplicates() + case.lost_volumes()

@@ -86,8 +86,8 @@ def test_no_secret_in_output_results_or_diffs(world_dir, playbook_runner, record
     wrong_pw = "wrong-" + secrets.token_urlsafe(18)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                          serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     key_file = world_dir / "deployer.pem"
     key_file.write_text(_key_pem(key))
     key_file.chmod(0o600)
