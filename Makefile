@@ -14,13 +14,14 @@ VENV_STAMP := $(VENV)/.dcos-marathon-venv.stamp
 # Lets ansible-playbook/ansible-doc in the checkout find dcos.marathon (see ansible.cfg).
 COLLECTION_LINK := collections/ansible_collections/dcos/marathon
 
-.PHONY: help venv test demo bench sanity units integration lint clean distclean
+.PHONY: help venv test demo bench sanity units integration lint reliability clean distclean
 
 help:
 	@echo "make demo         run the PostgreSQL life cycle demo on localmarathon"
 	@echo "make test         run every check (sanity, units, localmarathon, integration, lint, docs, molecule, build)"
 	@echo "make venv         create $(VENV) from requirements/dev.txt (done by test/demo/bench)"
 	@echo "make sanity|units|integration|lint   run one part of the test gate"
+	@echo "make reliability  run the reliability suite and regenerate docs/reliability.md"
 	@echo "make bench        run the benchmarks (bench/run.sh)"
 	@echo "make clean        remove generated files (keeps $(VENV)); make distclean also removes $(VENV)"
 
@@ -60,6 +61,12 @@ integration: venv
 
 lint: venv
 	VENV=$(VENV) scripts/test.sh lint changelog docs
+
+# The report is written even when cases fail: it says which ones and what was lost.
+reliability: venv
+	rm -f tests/output/reliability/results.json
+	VENV=$(VENV) scripts/test.sh reliability; rc=$$?; \
+	$(VENV)/bin/python scripts/reliability_report.py && exit $$rc
 
 demo: venv
 	@if [ ! -f scripts/demo.sh ]; then \

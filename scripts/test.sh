@@ -3,7 +3,7 @@
 # first failing one and always ends with the line "N passed, N failed".
 #
 # Usage: scripts/test.sh [--keep-going] [step ...]
-#   steps: copy sanity units localmarathon integration lint changelog docs molecule build
+#   steps: copy sanity units localmarathon integration reliability lint changelog docs molecule build
 #   (default: all, in that order; "copy" is added whenever a step needs the tree copy).
 # Environment: VENV (default <repo>/.venv), KEEP_TEST_TREE=1 keeps the temporary tree.
 set -uo pipefail
@@ -12,7 +12,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${VENV:-$REPO/.venv}
 # Steps run in other directories, so the venv path must be absolute.
 [[ "$VENV" == /* ]] || VENV="$PWD/$VENV"
-ALL_STEPS=(copy sanity units localmarathon integration lint changelog docs molecule build)
+ALL_STEPS=(copy sanity units localmarathon integration reliability lint changelog docs molecule build)
 # Copied into the collection tree is everything tracked (or new and not ignored)
 # except these, which are the development tools around the collection.
 COPY_EXCLUDES=(localmarathon bench .ci requirements scripts collections ansible.cfg Makefile)
@@ -161,6 +161,19 @@ step_integration() {
         return 1
     fi
 }
+
+# ---- reliability (owned by the reliability suite, tests/reliability) ----------
+# Faults, bad input, data safety, secrets and TLS against the real modules on
+# localmarathon. Raw results go to tests/output/reliability/results.json;
+# 'make reliability' also turns them into docs/reliability.md.
+step_reliability() {
+    if ! python -c 'import localmarathon' 2>/dev/null; then
+        say "localmarathon is not installed in $VENV; run 'make venv' (it installs it with pip install -e)."
+        return 1
+    fi
+    (cd "$REPO" && python -m pytest tests/reliability -n 2 -q -p no:cacheprovider --durations=5)
+}
+# ---- end reliability ------------------------------------------------------------
 
 step_lint() {
     (cd "$COLL" && ANSIBLE_COLLECTIONS_PATH="$WORK" ansible-lint --profile production --offline --nocolor) || return 1
