@@ -696,8 +696,8 @@ class AppRunner(object):
         else:
             live_norm = normalize_app_definition(live)
             self._set_diff(live_norm, live_norm)
-        self.result["changed"] = True
         if self.module.check_mode:
+            self.result["changed"] = True
             self.result["app"] = self.result["app"] or mask_app(live, self.secret_env)
             self.result["changes"] = sorted(set(self.result["changes"]) | {"tasks (restart)"})
             return
