@@ -170,7 +170,7 @@ class Runner:
         path.write_text(json.dumps(inv, indent=1))  # JSON is YAML
         return path
 
-    def run(self, tasks, inventory, forks=1, play_vars=None, name="play"):
+    def run(self, tasks, inventory, forks=1, play_vars=None, name="play", env_extra=None):
         """Run one play of ``tasks``; returns (wall seconds, timing dict)."""
         self.n += 1
         tag = "%03d-%s" % (self.n, name)
@@ -188,6 +188,7 @@ class Runner:
             "ANSIBLE_LOCAL_TEMP": str(self.work / "ansible-tmp"),
             "ANSIBLE_REMOTE_TEMP": str(self.work / "ansible-tmp"),
         })
+        env.update(env_extra or {})
         cmd = [str(BIN / "ansible-playbook"), "-i", str(inventory), "-f", str(forks), str(pb)]
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
@@ -298,12 +299,25 @@ def bench_wait(runner, cluster, repeat, state_samples):
     samples = list(state_samples)
     for row in timing["tasks"]:
         samples += wait_samples(cluster, row, "label change" if row["task"].startswith("w") else "create")
+    out = latency_summary(samples)
+    out["samples"] = samples
+    # Same label changes with Ansible's pipelining: no temporary module file to create and remove,
+    # which shows how much of the latency is Ansible's own work after the module has its answer.
+    tasks = [app_task("p%02d" % i, dict(base, labels={"bench": "p%d" % i})) for i in range(max(6, 2 * repeat))]
+    _wall, timing = runner.run(tasks, inv, name="wait-pipelining", env_extra={"ANSIBLE_PIPELINING": "True"})
+    piped = []
+    for row in timing["tasks"]:
+        piped += wait_samples(cluster, row, "label change, pipelining")
+    out["pipelining"] = latency_summary(piped)
+    out["pipelining"]["samples"] = piped
+    return out
+
+
+def latency_summary(samples):
     lat = [s["latency"] for s in samples if "latency" in s]
     noticed = [s["noticed"] for s in samples if "noticed" in s]
     after = [s["after_last_request"] for s in samples if "after_last_request" in s]
-    # The module's own view: its waiting time vs the whole task (spawn, import, HTTP, exit).
     return {
-        "samples": samples,
         "n": len(lat),
         "missing_events": sum(1 for s in samples if s.get("missing_event")),
         "p50": pct(lat, 0.5), "p95": pct(lat, 0.95), "max": round(max(lat), 4) if lat else None,
@@ -317,7 +331,7 @@ def bench_overhead(runner, cluster, repeat):
     app = cmd_app("/bench/overhead")
     cluster.post_app(app)
     cluster.wait_running([app["id"]])
-    rounds = max(10, 5 * repeat)
+    rounds = max(10, 4 * repeat)
     tasks = []
     for i in range(rounds + 1):  # round 0 warms caches (plugin loading, first AnsiballZ builds)
         tasks.append(app_task("r%02d marathon_app" % i, app))
@@ -337,6 +351,17 @@ def bench_overhead(runner, cluster, repeat):
         changed = [bool(r.get("changed")) for r in rows]
         out[kind] = {"median_s": median(secs), "p95_s": pct(secs, 0.95), "samples_s": [round(s, 4) for s in secs],
                      "requests": median(reqs), "writes": median(writes), "any_changed": any(changed)}
+        # Where the task's time goes around its one GET: before it is sent (Ansible, module process
+        # start, imports, argument checks) and after it is answered (module exit, Ansible).
+        before, after = [], []
+        for r in rows:
+            hits = [x for x in log if r["start"] <= x["time"] <= r["end"]]
+            if hits:
+                before.append(hits[0]["time"] - hits[0]["duration_ms"] / 1000.0 - r["start"])
+                after.append(r["end"] - hits[-1]["time"])
+        if before:
+            out[kind]["before_request_s"] = median(before)
+            out[kind]["after_request_s"] = median(after)
     # Ratio per round (same conditions), then the median of the ratios.
     by_round = {}
     for r in timing["tasks"]:
@@ -352,7 +377,7 @@ def bench_overhead(runner, cluster, repeat):
     return out
 
 
-def profile_module_costs(runs=7):
+def profile_module_costs(runs=5):
     """Where a module's time goes, outside Ansible: interpreter start, and the imports each module
     needs (marathon_app: requests and the collection's module_utils; uri: Ansible's urls)."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "collections"))
@@ -387,7 +412,8 @@ def bench_scale_apps(runner, cluster, repeat, counts=(1, 10, 50)):
     out = {}
     for n in counts:
         walls, task_s, reqs, writes, gets, cpus = [], [], [], [], [], []
-        for _ in range(repeat):
+        # The largest loop dominates the run time of make bench; one run fewer there.
+        for _ in range(max(2, repeat - 1) if n == max(counts) and repeat > 2 else repeat):
             tasks = [{"name": "no-change %d apps" % n, "dcos.marathon.marathon_app": {
                 "marathon_url": "{{ marathon_url }}", "definition": "{{ item }}"},
                 "loop": "{{ bench_apps }}", "loop_control": {"label": "{{ item.id }}"}}]

@@ -167,6 +167,60 @@ def why_missed(b, lm, rollout):
     return notes
 
 
+def where_time_goes(b):
+    """Measured splits that explain the figures, whether or not a goal is missed."""
+    s = b["sections"]
+    cpus = b.get("cpus") or 1
+    out = []
+    o = s.get("overhead")
+    if o and o["marathon_app"].get("before_request_s") is not None and o["uri"].get("before_request_s") is not None:
+        m, u, pg = o["marathon_app"], o["uri"], o["ping"]
+        out.append(
+            "A no-change task is Ansible's per-task cost plus one GET: ping (no HTTP at all) takes %.3f s; "
+            "marathon_app sends its GET %.3f s after the task starts (uri: %.3f s) and the controller has the result "
+            "%.3f s after the answer (uri: %.3f s). The GET itself takes milliseconds (section 6). The start-up "
+            "difference is imports: %.3f s for marathon_app's (requests, the collection's module_utils) against %.3f s "
+            "for uri's in a fresh interpreter."
+            % (pg["median_s"], m["before_request_s"], u["before_request_s"], m["after_request_s"], u["after_request_s"],
+               o["profile"].get("marathon_app_imports_s", 0), o["profile"].get("uri_imports_s", 0)))
+    w = s.get("wait")
+    if w and w.get("noticed_p50") is not None:
+        text = ("Wait latency: the module sees the finished deployment after p50 %.3f s (its poll interval grows from "
+                "50 ms to 200 ms); p50 %.3f s more pass between its last answer and the controller receiving the "
+                "result (the module process exiting, Ansible removing the temporary module directory and handing the "
+                "result to the controller)."
+                % (w["noticed_p50"], w["after_last_request_p50"]))
+        pl = w.get("pipelining")
+        if pl and pl.get("p50") is not None:
+            text += (" With pipelining (no temporary directory) that second part is p50 %.3f s and the whole "
+                     "latency p50 %.3f s, so it is mostly Ansible's result handling, not file work."
+                     % (pl["after_last_request_p50"], pl["p50"]))
+        out.append(text)
+    c = s.get("scale_clusters")
+    if c and "10" in c and c["1"].get("cpu_s"):
+        ten, one = c["10"], c["1"]
+        out.append(
+            "Clusters: requests grow exactly with the clusters (%s vs %s) and each cluster answers in milliseconds, "
+            "so more clusters cost controller CPU, not waiting: %.2f CPU-seconds for 10 clusters against %.2f for "
+            "one (%.2f per extra cluster: a fork and a module process each). On %d cores the 10-cluster run cannot "
+            "take less than %.2f s of the %.2f s it took; the rest is ansible-playbook's own start-up and play set-up, "
+            "paid once, which is what keeps the ratio low."
+            % (fmt(ten["requests"]), fmt(one["requests"]), ten["cpu_s"], one["cpu_s"], (ten["cpu_s"] - one["cpu_s"]) / 9.0,
+               cpus, ten["cpu_bound_floor_s"], ten["playbook_s"]))
+    sa = s.get("scale_apps")
+    if sa and "1" in sa and sa["1"].get("cpu_s") and len([k for k in sa if k.isdigit()]) > 1:
+        big = max((k for k in sa if k.isdigit()), key=int)
+        out.append(
+            "Apps: a loop runs one module process per app, one after the other, so %s apps cost %.2f CPU-seconds and "
+            "%.2f s per app; the requests stay at one GET per app."
+            % (big, sa[big]["cpu_s"], sa[big]["per_app_s"]))
+    if b.get("load_before"):
+        out.append("The machine was shared: load average %s on %d cores when the run started, so absolute times are "
+                   "higher than on an idle machine; the ratios compare tasks measured side by side."
+                   % ("/".join("%.1f" % x for x in b["load_before"]), cpus))
+    return out
+
+
 def table(headers, rows):
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     for r in rows:
@@ -190,6 +244,10 @@ def markdown(b, lm, rollout, runtime, goals, notes):
     if notes:
         md += ["", "### Missed goals: by how much and why", ""]
         md += ["- " + n for n in notes]
+
+    where = where_time_goes(b)
+    if where:
+        md += ["", "### Where the time goes (this run)", ""] + ["- " + x for x in where]
 
     st = s.get("states")
     if st:
@@ -220,6 +278,17 @@ def markdown(b, lm, rollout, runtime, goals, notes):
                     fmt(w.get("noticed_p95"), " s"), ""],
                    ["last request answered -> task result (module exit, Ansible)", fmt(w.get("after_last_request_p50"), " s"),
                     fmt(w.get("after_last_request_p95"), " s"), ""]])]
+        pl = w.get("pipelining")
+        if pl and pl.get("n"):
+            md += ["", "The same label changes with `ANSIBLE_PIPELINING=True` (%d samples; the module is piped to the "
+                   "interpreter instead of being written to a temporary directory that Ansible creates and removes "
+                   "around each task):" % pl["n"], "",
+                   table(["", "p50", "p95", "max"], [
+                       ["deployment finished -> task result", fmt(pl["p50"], " s"), fmt(pl["p95"], " s"), fmt(pl["max"], " s")],
+                       ["deployment finished -> module's last request answered", fmt(pl.get("noticed_p50"), " s"),
+                        fmt(pl.get("noticed_p95"), " s"), ""],
+                       ["last request answered -> task result", fmt(pl.get("after_last_request_p50"), " s"),
+                        fmt(pl.get("after_last_request_p95"), " s"), ""]])]
         if w.get("missing_events"):
             md.append("\n%d deployments had no deployment_success event in the stream." % w["missing_events"])
 
@@ -229,15 +298,16 @@ def markdown(b, lm, rollout, runtime, goals, notes):
                "One play, %d interleaved rounds after a warm-up round: marathon_app with an unchanged definition, "
                "`ansible.builtin.uri` GET of the same app, `ansible.builtin.ping`. Time from the controller starting "
                "the task to receiving its result (callback bench/callback_plugins/bench_timing.py)." % o["rounds"], "",
-               table(["task", "median", "p95", "requests", "writes"], [
-                   [k, fmt(o[k]["median_s"], " s"), fmt(o[k]["p95_s"], " s"), fmt(o[k]["requests"]), fmt(o[k]["writes"])]
+               table(["task", "median", "p95", "requests", "writes", "start -> GET sent", "GET answered -> result"], [
+                   [k, fmt(o[k]["median_s"], " s"), fmt(o[k]["p95_s"], " s"), fmt(o[k]["requests"]), fmt(o[k]["writes"]),
+                    fmt(o[k].get("before_request_s"), " s"), fmt(o[k].get("after_request_s"), " s")]
                    for k in ("marathon_app", "uri", "ping")]),
                "",
                "Median of per-round ratios: marathon_app / uri = **%.2fx** (goal <= %.1fx); marathon_app / ping = %.2fx; "
                "uri / ping = %.2fx." % (o["ratio_vs_uri"], GOAL_OVERHEAD, o["ratio_vs_ping"], o["uri_vs_ping"])]
         prof = o.get("profile")
         if prof:
-            md += ["", "Import cost in a fresh interpreter (median of 7; what each module process pays before its "
+            md += ["", "Import cost in a fresh interpreter (median of 5; what each module process pays before its "
                    "first request): " + ", ".join("%s %s s" % (k[:-2].replace("_", " "), fmt(v)) for k, v in sorted(prof.items())) + "."]
 
     sa, sc = s.get("scale_apps"), s.get("scale_clusters")
@@ -245,7 +315,8 @@ def markdown(b, lm, rollout, runtime, goals, notes):
         md += ["", "## 4. Scale", ""]
     if sa:
         keys = sorted((k for k in sa if k.isdigit()), key=int)
-        md += ["No-change deploy of N `cmd` apps on one cluster (one marathon_app task looping over the apps):", "",
+        md += ["No-change deploy of N `cmd` apps on one cluster (one marathon_app task looping over the apps; "
+               "runs per count: %s):" % ", ".join("%s: %d" % (k, len(sa[k]["samples_task_s"])) for k in keys), "",
                table(["apps", "task time", "per app", "playbook wall", "requests", "GETs", "writes", "CPU s"], [
                    [k, fmt(sa[k]["task_s"], " s"), fmt(sa[k]["per_app_s"], " s"), fmt(sa[k]["playbook_s"], " s"),
                     fmt(sa[k]["requests"]), fmt(sa[k]["gets"]), fmt(sa[k]["writes"]), fmt(sa[k].get("cpu_s"))] for k in keys])]
