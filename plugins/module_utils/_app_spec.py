@@ -475,7 +475,14 @@ def normalize_app_definition(app):
         a["acceptedResourceRoles"] = sorted(set(a["acceptedResourceRoles"]))
     if a.get("dependencies"):
         a["dependencies"] = sorted(set(canonical_app_id(d) for d in a["dependencies"]))
-    return _drop_empty(a)
+    out = _drop_empty(a)
+    # An explicit empty port list means "no ports", unlike a missing one (one default
+    # port): keep it, so that the normalized form means the same when sent again.
+    if host_net and a.get("portDefinitions") == []:
+        out["portDefinitions"] = []
+    if not host_net and isinstance(a.get("container"), dict) and a["container"].get("portMappings") == []:
+        out.setdefault("container", {})["portMappings"] = []
+    return out
 
 
 # ---- comparison -----------------------------------------------------------------------

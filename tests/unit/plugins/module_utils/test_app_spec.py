@@ -707,3 +707,13 @@ def test_validate_real_definitions_clean():
                                        ("/a_b", False)])
 def test_app_id_problem(app_id, ok):
     assert (app_id_problem(app_id) is None) == ok
+
+
+def test_explicit_empty_ports_survive_normalization():
+    # Sending the normalized form again must not bring back the default port.
+    once = norm({"id": "/a", "cmd": "x", "portDefinitions": []})
+    assert once["portDefinitions"] == []
+    assert norm(once) == once
+    bridge = norm({"id": "/b", "networks": [{"mode": "container/bridge"}],
+                   "container": {"type": "DOCKER", "docker": {"image": "nginx"}, "portMappings": []}})
+    assert bridge["container"]["portMappings"] == [] and norm(bridge) == bridge
