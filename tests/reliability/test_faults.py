@@ -310,6 +310,7 @@ def run_with_midway(api, lm, module_runner, args, action):
 def test_leader_change_during_deployment(variant, kind, case_of, lm, api, module_runner, record_property):
     record_property("case", f"{variant}: {kind}")
     case = case_of(variant)
+
     def elect():
         api.fault({"kind": "leader_change", "duration": 1.5})
         # The election gap must be long enough for the module to see it.
