@@ -39,7 +39,7 @@ persistent = st.fixed_dictionaries(
 )
 
 app = st.fixed_dictionaries(
-    {"id": st.lists(names, min_size=1, max_size=3).map(lambda p: "/".join(p)), "cmd": text},
+    {"id": st.lists(names, min_size=1, max_size=3).map("/".join), "cmd": text},
     optional={
         "cpus": st.sampled_from([0.1, 0.5, 1, 1.0, 2]),
         "mem": whole,
