@@ -6,6 +6,8 @@
 #   steps: copy sanity units localmarathon integration reliability lint changelog docs molecule build
 #   (default: all, in that order; "copy" is added whenever a step needs the tree copy).
 # Environment: VENV (default <repo>/.venv), KEEP_TEST_TREE=1 keeps the temporary tree.
+# Steps are called indirectly ("step_$name"), which shellcheck cannot follow.
+# shellcheck disable=SC2317
 set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -259,43 +261,49 @@ install_pip_bootstrap() {
 }
 
 # ---- runner ------------------------------------------------------------------
+# Everything runs from inside this function, which bash parses whole before
+# running it: a script file that changes during a long run (an edit, a pull)
+# cannot derail the run.
+run_steps() {
+    passed=0
+    failed=0
+    summary=()
+    not_run=()
+    stop=0
+    for step in "${selected[@]}"; do
+        if ((stop)); then
+            not_run+=("$step")
+            continue
+        fi
+        step_note=""
+        say ""
+        say "===== [$((passed + failed + 1))/${#selected[@]}] $step ====="
+        start=$(date +%s.%N)
+        "step_$step"
+        rc=$?
+        secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+        if ((rc == 0)); then
+            passed=$((passed + 1))
+            status="passed"
+            [[ -n "$step_note" ]] && status="passed (empty: $step_note)"
+        else
+            failed=$((failed + 1))
+            status="FAILED (exit $rc)"
+            ((keep_going)) || stop=1
+        fi
+        say "===== $step $status in ${secs}s ====="
+        summary+=("$(printf '%-14s %7ss  %s' "$step" "$secs" "$status")")
+    done
 
-passed=0
-failed=0
-summary=()
-not_run=()
-stop=0
-for step in "${selected[@]}"; do
-    if ((stop)); then
-        not_run+=("$step")
-        continue
-    fi
-    step_note=""
     say ""
-    say "===== [$((passed + failed + 1))/${#selected[@]}] $step ====="
-    start=$(date +%s.%N)
-    "step_$step"
-    rc=$?
-    secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
-    if ((rc == 0)); then
-        passed=$((passed + 1))
-        status="passed"
-        [[ -n "$step_note" ]] && status="passed (empty: $step_note)"
-    else
-        failed=$((failed + 1))
-        status="FAILED (exit $rc)"
-        ((keep_going)) || stop=1
+    [[ "${KEEP_TEST_TREE:-0}" == 1 ]] && say "Kept the test tree: $COLL"
+    say "Summary:"
+    printf '  %s\n' "${summary[@]}"
+    if ((${#not_run[@]})); then
+        say "  not run after the failure: ${not_run[*]}"
     fi
-    say "===== $step $status in ${secs}s ====="
-    summary+=("$(printf '%-14s %7ss  %s' "$step" "$secs" "$status")")
-done
+    say "$passed passed, $failed failed"
+    ((failed == 0))
+}
 
-say ""
-[[ "${KEEP_TEST_TREE:-0}" == 1 ]] && say "Kept the test tree: $COLL"
-say "Summary:"
-printf '  %s\n' "${summary[@]}"
-if ((${#not_run[@]})); then
-    say "  not run after the failure: ${not_run[*]}"
-fi
-say "$passed passed, $failed failed"
-((failed == 0))
+run_steps; exit $?
