@@ -38,14 +38,30 @@ def alive(pid: int) -> bool:
         return False
 
 
+def _ancestors() -> set[int]:
+    """Our own pid and every parent up to init: a caller that happens to run inside the data
+    dir (an Ansible worker with that cwd) must never be taken for a leftover task."""
+    pids, pid = set(), os.getpid()
+    while pid > 1 and pid not in pids:
+        pids.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                pid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return pids
+
+
 def processes_using(data_dir) -> list[int]:
-    """Pids (other than ours) whose cwd is inside ``data_dir`` or whose environment points a
-    MESOS_SANDBOX into it: task processes, including a PostgreSQL server, started for this dir."""
+    """Pids (other than ours and our ancestors') whose cwd is inside ``data_dir`` or whose
+    environment points a MESOS_SANDBOX into it: task processes, including a PostgreSQL server,
+    started for this dir."""
     root = str(Path(data_dir).resolve())
     needle = f"MESOS_SANDBOX={root}/".encode()
     found = []
+    ours = _ancestors()
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
+        if not entry.isdigit() or int(entry) in ours:
             continue
         pid = int(entry)
         try:
@@ -76,9 +92,12 @@ def wait_gone(pids, timeout: float) -> list[int]:
 def kill_leftovers(data_dir, timeout: float = 10.0) -> tuple[list[int], list[int]]:
     """SIGKILL every process still using ``data_dir``; returns (killed, survivors)."""
     pids = processes_using(data_dir)
+    own_group = os.getpgid(0)
     for pid in pids:
         try:
-            os.killpg(os.getpgid(pid), signal.SIGKILL)
+            group = os.getpgid(pid)
+            if group != own_group:  # never the group of the caller
+                os.killpg(group, signal.SIGKILL)
         except OSError:
             pass
         try:

@@ -148,3 +148,20 @@ def test_pytest_plugin_fixture(localmarathon):
     assert localmarathon.time_scale == 10
     assert requests.get(localmarathon.url + "/ping", timeout=10).text == "pong"
     assert localmarathon.data_dir.is_dir() and localmarathon.requests()[-1]["path"] == "/ping"
+
+
+def test_ctl_down_spares_a_caller_inside_the_data_dir(tmp_path):
+    # An Ansible worker may run `ctl down` with its cwd in the data dir: it must survive,
+    # while the task processes are still killed.
+    data = tmp_path / "lm"
+    up = _ctl("up", "--data-dir", str(data), "--time-scale", "20")
+    assert up.returncode == 0, up.stderr
+    api = Api(up.stdout.strip())
+    api.post("/v2/apps", json=APP)
+    api.wait_running("/sleeper", 2)
+    script = f"cd {data} && {PY} -m localmarathon.ctl down --data-dir {data} && echo caller-survived"
+    down = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONSAFEPATH": "1"})
+    assert down.returncode == 0, down.stderr
+    assert "caller-survived" in down.stdout
+    assert processes_using(data) == []
