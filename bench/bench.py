@@ -344,13 +344,17 @@ def bench_overhead(runner, cluster, repeat):
     log = cluster.lm.requests()
     out = {"rounds": rounds}
     for kind in ("marathon_app", "uri", "ping"):
+        # Round 0: the first use of each module in the run (Ansible builds and caches its payload).
+        first = [r for r in timing["tasks"] if r["task"] == "r00 " + kind]
+        first_s = round(task_seconds(first[0]), 4) if first else None
         rows = [r for r in timing["tasks"] if r["task"].endswith(" " + kind) and not r["task"].startswith("r00")]
         secs = [task_seconds(r) for r in rows]
         reqs = [len([x for x in log if r["start"] <= x["time"] <= r["end"]]) for r in rows]
         writes = [len([x for x in log if r["start"] <= x["time"] <= r["end"] and x["write"]]) for r in rows]
         changed = [bool(r.get("changed")) for r in rows]
         out[kind] = {"median_s": median(secs), "p95_s": pct(secs, 0.95), "samples_s": [round(s, 4) for s in secs],
-                     "requests": median(reqs), "writes": median(writes), "any_changed": any(changed)}
+                     "requests": median(reqs), "writes": median(writes), "any_changed": any(changed),
+                     "first_task_s": first_s}
         # Where the task's time goes around its one GET: before it is sent (Ansible, module process
         # start, imports, argument checks) and after it is answered (module exit, Ansible).
         before, after = [], []
@@ -446,7 +450,7 @@ def bench_scale_clusters(runner, clusters, repeat, counts=(1, 5, 10)):
     for n in counts:
         subset = clusters[:n]
         inv = runner.inventory(subset, name="clusters")
-        walls, spans, reqs, writes, cpus = [], [], [], [], []
+        walls, spans, reqs, writes, cpus, spreads, per_task = [], [], [], [], [], [], []
         for _ in range(repeat):
             wall, timing = runner.run([app_task("no-change", app)], inv, forks=n, name="clusters%d" % n)
             rows = timing["tasks"]
@@ -458,10 +462,14 @@ def bench_scale_clusters(runner, clusters, repeat, counts=(1, 5, 10)):
             walls.append(wall)
             cpus.append(runner.last_cpu)
             spans.append(end - start)
+            # The controller hands the hosts' tasks to its forks one after another.
+            spreads.append(max(r["start"] for r in rows) - start)
+            per_task.append(statistics.median(task_seconds(r) for r in rows))
             reqs.append(len(window))
             writes.append(sum(1 for r in window if r["write"]))
         out[str(n)] = {"playbook_s": median(walls), "task_span_s": median(spans), "requests": median(reqs),
                        "cpu_s": median(cpus), "cpu_bound_floor_s": round(median(cpus) / (os.cpu_count() or 1), 3),
+                       "start_spread_s": median(spreads), "median_host_task_s": median(per_task),
                        "writes": median(writes), "forks": n,
                        "samples_playbook_s": [round(x, 3) for x in walls], "samples_span_s": [round(x, 3) for x in spans]}
     one = out[str(counts[0])]
