@@ -390,10 +390,8 @@ def markdown(b, lm, rollout, runtime, goals, notes):
                    [ph, fmt(prof["one_cluster"][ph], " s"), fmt(prof["n_clusters"][ph], " s"), fmt(prof.get("ratio_" + ph), "x"),
                     "%s / %s" % (fmt(prof["one_cluster"].get(ph + "_cpu")), fmt(prof["n_clusters"].get(ph + "_cpu")))]
                    for ph in ("deploy", "noop", "update")])]
-    if rollout:
-        pass
 
-    elif sa or sc:
+    if not rollout_profiles(rollout) and (sa or sc):
         md += ["", "playbooks/rollout.yml itself (the stateful_postgres role with real PostgreSQL on 1 and 10 clusters) "
                "is not part of this run: `BENCH_ROLLOUT=1 make bench` adds bench/rollout_bench.py, which takes about "
                "ten minutes on 2 cores."]
