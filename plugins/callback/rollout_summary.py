@@ -59,6 +59,7 @@ options:
         key: show_table
 """
 
+import atexit
 import datetime
 import json
 import os
@@ -152,6 +153,8 @@ class HostRecord(object):
         self.changed = False
         self.message = None
         self.app = {}
+        # What the playbook reported with set_stats, seen in the task results.
+        self.stat = {}
 
     def touch(self, now):
         if self.started is None:
@@ -302,6 +305,10 @@ class CallbackModule(CallbackBase):
 
     def __init__(self, *args, **kwargs):
         super(CallbackModule, self).__init__(*args, **kwargs)
+        self._emitted = False
+        self._pid = os.getpid()
+        # Ctrl-C skips v2_playbook_on_stats; still write what is known, in this process only.
+        atexit.register(self._emit_on_exit)
         self._hosts = {}
         self._order = []
         self._started = _iso_now()
@@ -351,6 +358,9 @@ class CallbackModule(CallbackBase):
                 record.app.update(snap)
             if result.get("changed") and not failed:
                 record.changed = True
+        stats = result.get("ansible_stats")
+        if isinstance(stats, dict) and isinstance(stats.get("data"), dict) and isinstance(stats["data"].get(_STAT_KEY), dict):
+            record.stat.update(stats["data"][_STAT_KEY])
         if failed or unreachable:
             record.failed = True
             msg = result.get("msg") or result.get("message") or ("unreachable" if unreachable else "failed")
@@ -387,11 +397,28 @@ class CallbackModule(CallbackBase):
         summary = summarize(rows, self._started, _iso_now())
         self.emit(summary)
 
-    def rows(self, custom):
-        done_marker_used = any(isinstance(custom.get(n, {}).get(_STAT_KEY), dict) and "done" in custom[n][_STAT_KEY] for n in self._order)
-        return [build_row(self._hosts[n], custom.get(n, {}).get(_STAT_KEY), done_marker_used) for n in self._order]
+    def _stat(self, custom, name):
+        stat = custom.get(name, {}).get(_STAT_KEY)
+        return stat if isinstance(stat, dict) else self._hosts[name].stat
+
+    def rows(self, custom, done_marker_used=None):
+        if done_marker_used is None:
+            done_marker_used = any("done" in self._stat(custom, n) for n in self._order)
+        return [build_row(self._hosts[n], self._stat(custom, n), done_marker_used) for n in self._order]
+
+    def _emit_on_exit(self):
+        if self._emitted or not self._hosts or os.getpid() != self._pid:
+            return
+        # Interrupted run: a cluster that started and did not report done is interrupted.
+        summary = summarize(self.rows({}, done_marker_used=True), self._started, _iso_now())
+        summary["result"] = "interrupted"
+        try:
+            self.emit(summary)
+        except Exception:  # pylint: disable=broad-exception-caught
+            pass  # never turn an interrupted run into a traceback at exit
 
     def emit(self, summary):
+        self._emitted = True
         if self.get_option("show_table"):
             self._display.banner("ROLLOUT SUMMARY")
             self._display.display(render_table(summary["clusters"]) if summary["clusters"] else "no clusters")

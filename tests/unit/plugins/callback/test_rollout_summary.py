@@ -299,3 +299,38 @@ def test_rolled_back_column(value, shown):
     rec.reached = True
     stat = {} if value is None else {"rolled_back": value}
     assert rs.build_row(rec, stat, False)["rolled_back"] == shown
+
+
+def test_set_stats_results_are_used_without_custom_stats(tmp_path):
+    cb = make_callback(tmp_path)
+    stat_result = {"ansible_stats": {"data": {"rollout_summary": {"done": True, "previous_version": "v1"}}, "per_host": True}}
+    cb.v2_runner_on_ok(FakeResult("eu1", "ansible.builtin.set_stats", stat_result))
+    row = rows_by_cluster(run(cb, FakeStats()))["eu1"]
+    assert row["previous_version"] == "v1"
+    assert row["status"] == "unchanged"
+
+
+def test_interrupted_run_still_writes_the_summary_at_exit(tmp_path):
+    json_path = tmp_path / "s.json"
+    cb = make_callback(tmp_path, json_path=str(json_path), show_table=False)
+    cb.register_hosts(["canary", "eu1", "us1"])
+    cb.v2_runner_on_ok(FakeResult("canary", "ansible.builtin.set_stats", {"ansible_stats": {"data": {"rollout_summary": {"done": True}}}}))
+    cb.v2_runner_on_ok(FakeResult("eu1", "dcos.marathon.marathon_app", APP_OK))  # still running when Ctrl-C came
+    cb._emit_on_exit()
+    data = json.loads(json_path.read_text())
+    assert data["result"] == "interrupted"
+    assert [r["status"] for r in data["clusters"]] == ["unchanged", "interrupted", "not reached"]
+    # Once written, exiting does not write again.
+    json_path.unlink()
+    cb._emit_on_exit()
+    assert not json_path.exists()
+
+
+def test_normal_end_is_not_written_twice(tmp_path):
+    json_path = tmp_path / "s.json"
+    cb = make_callback(tmp_path, json_path=str(json_path), show_table=False)
+    cb.register_hosts(["a"])
+    cb.v2_playbook_on_stats(FakeStats())
+    json_path.unlink()
+    cb._emit_on_exit()
+    assert not json_path.exists()
