@@ -11,8 +11,9 @@ short_description: Per-cluster summary of a Marathon rollout, printed and writte
 version_added: 0.1.0
 author: dcos.marathon maintainers (@dcos-marathon)
 description:
-  - At the end of every playbook run, also after a failure, prints one row per inventory host
-    (one host is one Marathon cluster) with its outcome, app version, healthy/instances and duration.
+  - At the end of every playbook run, also after a failure or an interruption (Ctrl-C), prints one row
+    per inventory host (one host is one Marathon cluster) with its outcome, app version,
+    healthy/instances and duration.
   - "Outcome is one of V(changed), V(unchanged), V(failed), V(interrupted) (the host started but
     did not finish the playbook's tasks, for example when C(any_errors_fatal) stopped its batch) and V(not reached)
     (the rollout stopped before this cluster's batch)."
