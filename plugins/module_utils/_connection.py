@@ -27,6 +27,7 @@ import traceback
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_native, to_text
 
+from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import canonical_app_id as _spec_canonical_app_id
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import (
     MarathonAuthError,
     MarathonConnectionError,
@@ -161,19 +162,10 @@ class MarathonResponse(object):
 
 
 def canonical_app_id(app_id):
-    """`postgres`, `/postgres/`, `//a//b` -> `/postgres`, `/a/b`; `.`/`..` resolved (reference §9)."""
+    """The app-spec canonical id, refusing non-strings before they reach a URL."""
     if not isinstance(app_id, str):
         raise MarathonParameterError("app id must be a string, got %s" % type(app_id).__name__)
-    out = []
-    for seg in app_id.split("/"):
-        if seg in ("", "."):
-            continue
-        if seg == "..":
-            if out:
-                out.pop()
-            continue
-        out.append(seg)
-    return "/" + "/".join(out)
+    return _spec_canonical_app_id(app_id)
 
 
 def app_path(app_id, suffix=""):
