@@ -446,36 +446,43 @@ def bench_scale_clusters(runner, clusters, repeat, counts=(1, 5, 10)):
         c.post_app(app)
     for c in clusters:
         c.wait_running([app["id"]])
-    out = {}
-    for n in counts:
-        subset = clusters[:n]
-        inv = runner.inventory(subset, name="clusters")
-        walls, spans, reqs, writes, cpus, spreads, per_task = [], [], [], [], [], [], []
-        for _ in range(repeat):
-            wall, timing = runner.run([app_task("no-change", app)], inv, forks=n, name="clusters%d" % n)
+    keys = ("walls", "spans", "reqs", "writes", "cpus", "spreads", "per_task")
+    data = {n: {k: [] for k in keys} for n in counts}
+    invs = {n: runner.inventory(clusters[:n], name="clusters") for n in counts}
+    # Short runs whose ratio moves with the machine's load: a few more of them, and the counts
+    # interleaved so that each repetition measures 1, 5 and 10 clusters under the same load.
+    for _ in range(max(repeat, 5)):
+        for n in counts:
+            subset, d = clusters[:n], data[n]
+            wall, timing = runner.run([app_task("no-change", app)], invs[n], forks=n, name="clusters%d" % n)
             rows = timing["tasks"]
             if any(r.get("changed") for r in rows):
                 raise RuntimeError("no-change over %d clusters changed something" % n)
             start, end = min(r["start"] for r in rows), max(r["end"] for r in rows)
             time.sleep(0.2)
             window = [r for c in subset for r in c.requests_between(start, end)]
-            walls.append(wall)
-            cpus.append(runner.last_cpu)
-            spans.append(end - start)
+            d["walls"].append(wall)
+            d["cpus"].append(runner.last_cpu)
+            d["spans"].append(end - start)
             # The controller hands the hosts' tasks to its forks one after another.
-            spreads.append(max(r["start"] for r in rows) - start)
-            per_task.append(statistics.median(task_seconds(r) for r in rows))
-            reqs.append(len(window))
-            writes.append(sum(1 for r in window if r["write"]))
-        out[str(n)] = {"playbook_s": median(walls), "task_span_s": median(spans), "requests": median(reqs),
-                       "cpu_s": median(cpus), "cpu_bound_floor_s": round(median(cpus) / (os.cpu_count() or 1), 3),
-                       "start_spread_s": median(spreads), "median_host_task_s": median(per_task),
-                       "writes": median(writes), "forks": n,
-                       "samples_playbook_s": [round(x, 3) for x in walls], "samples_span_s": [round(x, 3) for x in spans]}
-    one = out[str(counts[0])]
-    last = out[str(counts[-1])]
-    out["ratio_playbook"] = round(last["playbook_s"] / one["playbook_s"], 3)
-    out["ratio_task_span"] = round(last["task_span_s"] / one["task_span_s"], 3)
+            d["spreads"].append(max(r["start"] for r in rows) - start)
+            d["per_task"].append(statistics.median(task_seconds(r) for r in rows))
+            d["reqs"].append(len(window))
+            d["writes"].append(sum(1 for r in window if r["write"]))
+    out = {}
+    for n in counts:
+        d = data[n]
+        out[str(n)] = {"playbook_s": median(d["walls"]), "task_span_s": median(d["spans"]), "requests": median(d["reqs"]),
+                       "cpu_s": median(d["cpus"]), "cpu_bound_floor_s": round(median(d["cpus"]) / (os.cpu_count() or 1), 3),
+                       "start_spread_s": median(d["spreads"]), "median_host_task_s": median(d["per_task"]),
+                       "writes": median(d["writes"]), "forks": n,
+                       "samples_playbook_s": [round(x, 3) for x in d["walls"]],
+                       "samples_span_s": [round(x, 3) for x in d["spans"]]}
+    first, last = data[counts[0]], data[counts[-1]]
+    # Ratio within each repetition (same load), then the median.
+    out["ratio_playbook"] = median([b / a for a, b in zip(first["walls"], last["walls"])])
+    out["ratio_task_span"] = median([b / a for a, b in zip(first["spans"], last["spans"])])
+    out["samples_ratio_playbook"] = [round(b / a, 3) for a, b in zip(first["walls"], last["walls"])]
     return out
 
 
