@@ -110,7 +110,7 @@ def judge(b, lm, rollout):
     c = s.get("scale_clusters")
     if c and "ratio_playbook" in c:
         goals.append({"goal": "10 clusters <= %.1fx one cluster (no-change playbook)" % GOAL_CLUSTERS,
-                      "measured": "%.2fx (median of %d paired runs; medians %.2f s vs %.2f s)"
+                      "measured": "%.2fx (medians of %d interleaved runs: %.2f s vs %.2f s)"
                       % (c["ratio_playbook"], len(c.get("samples_ratio_playbook", [])) or 1, c["10"]["playbook_s"],
                          c["1"]["playbook_s"]) if "10" in c else "n/a",
                       "met": c["ratio_playbook"] <= GOAL_CLUSTERS})
@@ -179,7 +179,7 @@ def why_missed(b, lm, rollout):
                      "%d cores, which the machine shared with other work (load average %s). "
                      % (extra, 9 * extra / cpus, cpus, "/".join("%.1f" % x for x in b.get("load_before", []))))
         text += ("The ratio therefore depends on the controller's free cores, not on the module's requests, and on "
-                 "this shared machine it moves with the load: the repetitions gave %s."
+                 "this shared machine it moves with the load: single repetitions gave %s."
                  % ", ".join("%.2fx" % x for x in c.get("samples_ratio_playbook", [])))
         notes.append(text)
     for name, prof in rollout_profiles(rollout):
@@ -375,9 +375,8 @@ def markdown(b, lm, rollout, runtime, goals, notes):
                    [k, fmt(sc[k]["playbook_s"], " s"), fmt(sc[k]["task_span_s"], " s"), fmt(sc[k].get("start_spread_s"), " s"),
                     fmt(sc[k].get("median_host_task_s"), " s"), fmt(sc[k]["requests"]),
                     fmt(sc[k]["writes"]), fmt(sc[k].get("cpu_s")), fmt(sc[k].get("cpu_bound_floor_s"), " s")] for k in keys]),
-               "", "Ratio %s clusters / 1 cluster, measured in each repetition (1, 5 and 10 clusters run one after "
-               "the other) and then the median: playbook wall %.2fx (goal <= %.1fx; repetitions %s), span of the "
-               "tasks %.2fx."
+               "", "Ratio %s clusters / 1 cluster (medians; 1, 5 and 10 clusters run in turn in each repetition): "
+               "playbook wall %.2fx (goal <= %.1fx; single repetitions gave %s), span of the tasks %.2fx."
                % (keys[-1], sc["ratio_playbook"], GOAL_CLUSTERS,
                   ", ".join("%.2fx" % x for x in sc.get("samples_ratio_playbook", [])) or "n/a", sc["ratio_task_span"])]
     for name, prof in rollout_profiles(rollout):
