@@ -449,9 +449,20 @@ def bench_scale_clusters(runner, clusters, repeat, counts=(1, 5, 10)):
     keys = ("walls", "spans", "reqs", "writes", "cpus", "spreads", "per_task")
     data = {n: {k: [] for k in keys} for n in counts}
     invs = {n: runner.inventory(clusters[:n], name="clusters") for n in counts}
+    # The same per-host fan-out with Ansible's own modules: a uri GET of the app, and ping (no HTTP).
+    uri_task = {"name": "uri GET", "ansible.builtin.uri": {"url": "{{ marathon_url }}/v2/apps/bench/multi",
+                                                           "return_content": False}}
+    ping_task = {"name": "ping", "ansible.builtin.ping": {}}
+    ends = (counts[0], counts[-1])
+    others = {(kind, n): {"walls": [], "cpus": []} for kind in ("uri", "ping") for n in ends}
     # Short runs whose ratio moves with the machine's load: a few more of them, and the counts
     # interleaved so that each repetition measures 1, 5 and 10 clusters under the same load.
     for _ in range(max(repeat, 5)):
+        for kind, task in (("uri", uri_task), ("ping", ping_task)):
+            for n in ends:
+                wall, _timing = runner.run([task], invs[n], forks=n, name="clusters%d-%s" % (n, kind))
+                others[(kind, n)]["walls"].append(wall)
+                others[(kind, n)]["cpus"].append(runner.last_cpu)
         for n in counts:
             subset, d = clusters[:n], data[n]
             wall, timing = runner.run([app_task("no-change", app)], invs[n], forks=n, name="clusters%d" % n)
@@ -483,6 +494,11 @@ def bench_scale_clusters(runner, clusters, repeat, counts=(1, 5, 10)):
     out["ratio_playbook"] = round(median(last["walls"]) / median(first["walls"]), 3)
     out["ratio_task_span"] = round(median(last["spans"]) / median(first["spans"]), 3)
     out["samples_ratio_playbook"] = [round(b / a, 3) for a, b in zip(first["walls"], last["walls"])]
+    for kind in ("uri", "ping"):
+        a, z = others[(kind, ends[0])], others[(kind, ends[1])]
+        out[kind] = {"playbook_s": {str(ends[0]): median(a["walls"]), str(ends[1]): median(z["walls"])},
+                     "cpu_s": {str(ends[0]): median(a["cpus"]), str(ends[1]): median(z["cpus"])},
+                     "ratio_playbook": round(median(z["walls"]) / median(a["walls"]), 3)}
     return out
 
 

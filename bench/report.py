@@ -181,13 +181,23 @@ def why_missed(b, lm, rollout):
                      % (ten["start_spread_s"], ten.get("median_host_task_s") or 0, one.get("median_host_task_s") or 0))
         if ten.get("cpu_s") and one.get("cpu_s"):
             extra = (ten["cpu_s"] - one["cpu_s"]) / 9.0
-            text += ("Each further cluster costs %.2f CPU-seconds on the controller (a fork and a module process: "
-                     "interpreter, Ansible's module_utils, requests); the nine extra ones need %.2f s of both of the "
-                     "%d cores, which the machine shared with other work (load average %s). "
-                     % (extra, 9 * extra / cpus, cpus, "/".join("%.1f" % x for x in b.get("load_before", []))))
-        text += ("The ratio therefore depends on the controller's free cores, not on the module's requests, and on "
-                 "this shared machine it moves with the load: single repetitions gave %s."
-                 % ", ".join("%.2fx" % x for x in c.get("samples_ratio_playbook", [])))
+            floor = ten["cpu_s"] / cpus / one["playbook_s"]
+            text += ("Each further cluster costs %.2f CPU-seconds on the controller (a fork and a module process). The "
+                     "10-cluster run needs %.2f CPU-seconds in all, at least %.2f s on %d cores: %.2fx the one-cluster "
+                     "playbook from CPU alone%s. "
+                     % (extra, ten["cpu_s"], ten["cpu_s"] / cpus, cpus, floor,
+                        (", so on this machine 1.5x is out of reach (the CPU alone would fit in 1.5x with about %.1f free "
+                         "cores)" % (ten["cpu_s"] / (GOAL_CLUSTERS * one["playbook_s"])))
+                        if floor > GOAL_CLUSTERS else
+                        ", which leaves almost nothing of the goal's margin for the processes competing for the cores"))
+        if c.get("uri") and c.get("ping"):
+            text += ("Ansible's own modules fan out the same way: a uri GET of the app on 10 clusters took %.2fx one "
+                     "cluster and ping %.2fx (%.2f and %.2f CPU-seconds per extra cluster), so the cost is Ansible's "
+                     "per-host task, not marathon_app's requests. "
+                     % (c["uri"]["ratio_playbook"], c["ping"]["ratio_playbook"],
+                        (c["uri"]["cpu_s"]["10"] - c["uri"]["cpu_s"]["1"]) / 9.0,
+                        (c["ping"]["cpu_s"]["10"] - c["ping"]["cpu_s"]["1"]) / 9.0))
+        text += "Single repetitions gave %s." % ", ".join("%.2fx" % x for x in c.get("samples_ratio_playbook", []))
         notes.append(text)
     for name, prof in rollout_profiles(rollout):
         if prof["ratio_deploy"] <= GOAL_CLUSTERS:
@@ -386,6 +396,14 @@ def markdown(b, lm, rollout, runtime, goals, notes):
                "playbook wall %.2fx (goal <= %.1fx; single repetitions gave %s), span of the tasks %.2fx."
                % (keys[-1], sc["ratio_playbook"], GOAL_CLUSTERS,
                   ", ".join("%.2fx" % x for x in sc.get("samples_ratio_playbook", [])) or "n/a", sc["ratio_task_span"])]
+        if sc.get("uri") and sc.get("ping"):
+            md += ["", "The same fan-out with Ansible's own modules, same runs:", "",
+                   table(["task on every cluster", "1 cluster", "10 clusters", "ratio", "CPU s (1 / 10)"], [
+                       ["dcos.marathon.marathon_app (no change)", fmt(sc["1"]["playbook_s"], " s"), fmt(sc["10"]["playbook_s"], " s"),
+                        fmt(sc["ratio_playbook"], "x"), "%s / %s" % (fmt(sc["1"].get("cpu_s")), fmt(sc["10"].get("cpu_s")))]] + [
+                       [name, fmt(sc[k]["playbook_s"]["1"], " s"), fmt(sc[k]["playbook_s"]["10"], " s"),
+                        fmt(sc[k]["ratio_playbook"], "x"), "%s / %s" % (fmt(sc[k]["cpu_s"]["1"]), fmt(sc[k]["cpu_s"]["10"]))]
+                       for k, name in (("uri", "ansible.builtin.uri GET of the app"), ("ping", "ansible.builtin.ping"))])]
     for name, prof in rollout_profiles(rollout):
         md += ["", "playbooks/rollout.yml (bench/rollout_bench.py, %s profile: the stateful_postgres role, real "
                "PostgreSQL, time scale %s, health checks %s) on 1 cluster and on %s clusters in one batch, one run each:"
