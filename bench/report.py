@@ -189,7 +189,8 @@ def why_missed(b, lm, rollout):
                         (", so on this machine 1.5x is out of reach (the CPU alone would fit in 1.5x with about %.1f free "
                          "cores)" % (ten["cpu_s"] / (GOAL_CLUSTERS * one["playbook_s"])))
                         if floor > GOAL_CLUSTERS else
-                        ", which leaves almost nothing of the goal's margin for the processes competing for the cores"))
+                        (", which leaves little of the goal's margin for the processes competing for the cores"
+                         if floor > 1.2 else "")))
         if c.get("uri") and c.get("ping"):
             text += ("Ansible's own modules fan out the same way: a uri GET of the app on 10 clusters took %.2fx one "
                      "cluster and ping %.2fx (%.2f and %.2f CPU-seconds per extra cluster), so the cost is Ansible's "
