@@ -22,6 +22,9 @@ SECRET_MASK_CHANGED = "******** (changed)"
 
 # Env var names whose values are treated as secrets in diffs and return values.
 SECRET_ENV_PATTERN = re.compile(r"PASS|PWD|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH", re.I)
+# App label listing more secret env var names (comma-separated), written by marathon_app
+# from its secret_env option so that every later read of the app masks them too.
+SECRET_ENV_LABEL = "DCOS_MARATHON_SECRET_ENV"
 
 # Status and derived fields: never compared, never sent back.
 READ_ONLY_FIELDS = frozenset(
@@ -576,21 +579,52 @@ def is_secret_env(name, extra_names=()):
     return bool(SECRET_ENV_PATTERN.search(str(name))) or name in (extra_names or ())
 
 
+def label_secret_names(app):
+    """Env var names recorded as secret in the app's SECRET_ENV_LABEL label."""
+    labels = app.get("labels") if isinstance(app, dict) else None
+    value = labels.get(SECRET_ENV_LABEL) if isinstance(labels, dict) else None
+    if not isinstance(value, str):
+        return []
+    return sorted(set(n.strip() for n in value.split(",") if n.strip()))
+
+
+def secret_env_label_value(names):
+    return ",".join(sorted(set(names)))
+
+
+def secret_env_problems(names, field="secret_env"):
+    """Messages naming the field for names that cannot be recorded in the label."""
+    problems = []
+    for i, name in enumerate(names or ()):
+        if not isinstance(name, str) or not name.strip() or "," in name or name != name.strip():
+            problems.append("%s[%d] must be an environment variable name (no commas, no spaces), got %r"
+                            % (field, i, name))
+    return problems
+
+
+def _names(app, extra_names):
+    # Names given to this task plus the names the app itself records as secret.
+    return set(extra_names or ()) | set(label_secret_names(app))
+
+
 def secret_values(app, extra_names=()):
     """Values of secret-looking env vars (to register as no_log values)."""
     env = app.get("env") if isinstance(app, dict) else None
     if not isinstance(env, dict):
         return set()
-    return set(v for k, v in env.items() if isinstance(v, str) and v and is_secret_env(k, extra_names))
+    names = _names(app, extra_names)
+    return set(v for k, v in env.items() if isinstance(v, str) and v and is_secret_env(k, names))
 
 
 def mask_app(app, extra_names=()):
-    """Copy of ``app`` with the values of secret-looking env vars replaced."""
+    """Copy of ``app`` with the values of secret-looking env vars replaced (the names
+    matching the heuristics, ``extra_names`` and those of the app's SECRET_ENV_LABEL)."""
     if not isinstance(app, dict) or not isinstance(app.get("env"), dict):
         return app
+    names = _names(app, extra_names)
     out = dict(app)
     out["env"] = dict(
-        (k, SECRET_MASK if isinstance(v, str) and is_secret_env(k, extra_names) else v) for k, v in app["env"].items()
+        (k, SECRET_MASK if isinstance(v, str) and is_secret_env(k, names) else v) for k, v in app["env"].items()
     )
     return out
 
@@ -608,8 +642,11 @@ def diff_app(desired, live, extra_names=()):
     if live is None:
         return {"before": {}, "after": mask_app(desired, extra_names)}
     d, lv = comparison_views(desired, live)
-    before = mask_app(lv, extra_names)
-    after = mask_app(d, extra_names)
+    # A name secret on either side stays masked on both (dropping it from the label
+    # must not show the value in the same diff).
+    names = _names(desired, extra_names) | _names(live, ())
+    before = mask_app(lv, names)
+    after = mask_app(d, names)
     if isinstance(after.get("env"), dict):
         live_env = lv.get("env") or {}
         for k, v in (d.get("env") or {}).items():

@@ -107,6 +107,12 @@ options:
         C(PWD), C(SECRET), C(TOKEN), C(KEY), C(CREDENTIAL), C(PRIVATE) or C(AUTH) (any case).
       - Their values are shown as V(********) in RV(app) and RV(diff), and never appear in output or logs;
         a changed secret shows as V(******** (changed\)) in RV(diff).
+      - When the task sends a definition (O(definition) or O(src)), the names are also recorded in the app's
+        label C(DCOS_MARATHON_SECRET_ENV) (comma-separated, sorted), so that every later task of this collection
+        on the app masks them too, also one by O(app_id) only and M(dcos.marathon.marathon_app_info). Recorded
+        names stay: a later definition without O(secret_env) keeps the label as it is, so a rerun changes
+        nothing. To drop a name, set the label yourself in the definition's C(labels); it is then used as given.
+      - Names must not contain commas or spaces. Without any name, no label is added.
     type: list
     elements: str
     default: []
@@ -342,11 +348,15 @@ from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
     definition_for_request,
     diff_app,
     is_resident,
+    label_secret_names,
     mask_app,
     normalize_app_definition,
     persistent_volumes,
     resident_refusal_message,
     resident_violations,
+    SECRET_ENV_LABEL,
+    secret_env_label_value,
+    secret_env_problems,
     secret_values,
     validate_definition,
 )
@@ -415,6 +425,9 @@ class AppRunner(object):
 
     def validate_input(self):
         p = self.p
+        problems = secret_env_problems(self.secret_env)
+        if problems:
+            raise _Fail("; ".join(problems))
         if p["src"]:
             self.defn = self._load_src(p["src"])
             field = "src"
@@ -463,14 +476,37 @@ class AppRunner(object):
             self.waiter = Waiter(self.client, self.p["wait_timeout"])
         return self.waiter
 
-    def _desired_body(self, instances=None):
+    def _desired_body(self, live, instances=None):
         body = definition_for_request(self.defn)
         body["id"] = self.app_id
         if instances is not None:
             body["instances"] = instances
         elif self.p["instances"] is not None:
             body["instances"] = self.p["instances"]
+        self._record_secret_names(body, live)
         return body
+
+    def _record_secret_names(self, body, live):
+        """Put the secret env names in the app's label, so later reads mask them too.
+
+        Names stay recorded once given (a later task without secret_env keeps them);
+        a definition that sets the label itself decides alone.
+        """
+        if SECRET_ENV_LABEL in (self.defn.get("labels") or {}):
+            return
+        names = set(self.secret_env) | set(label_secret_names(live))
+        if not names:
+            return
+        value = secret_env_label_value(names)
+        if self.p["partial"] and live is not None and "labels" not in body:
+            # A partial update without labels keeps the live ones; send them only to add names.
+            live_labels = live.get("labels") or {}
+            if live_labels.get(SECRET_ENV_LABEL) == value:
+                return
+            body["labels"] = dict(live_labels)
+        else:
+            body["labels"] = dict(body.get("labels") or {})
+        body["labels"][SECRET_ENV_LABEL] = value
 
     def _desired_norm(self, body, live):
         if self.p["partial"] and live is not None:
@@ -639,33 +675,33 @@ class AppRunner(object):
             if live is None:
                 if self.defn is None:
                     self._missing(state)
-                return self.create(self._desired_body())
+                return self.create(self._desired_body(live))
             if self.defn is None:
                 if self.p["instances"] is not None:
                     self.scale(live, self.p["instances"])
                 else:
                     self._set_diff(normalize_app_definition(live), normalize_app_definition(live))
             else:
-                self.converge(live, self._desired_body())
+                self.converge(live, self._desired_body(live))
         elif state == "stopped":
             if live is None:
                 if self.defn is None:
                     self._missing(state)
-                return self.create(self._desired_body(instances=0))
+                return self.create(self._desired_body(live, instances=0))
             if self.defn is None:
                 self.scale(live, 0)
             else:
-                self.converge(live, self._desired_body(instances=0))
+                self.converge(live, self._desired_body(live, instances=0))
         elif state == "started":
             count = self._started_count(live)
             if live is None:
                 if self.defn is None:
                     self._missing(state)
-                return self.create(self._desired_body(instances=count))
+                return self.create(self._desired_body(live, instances=count))
             if self.defn is None:
                 self.scale(live, count)
             else:
-                self.converge(live, self._desired_body(instances=count))
+                self.converge(live, self._desired_body(live, instances=count))
         elif state == "restarted":
             return self.restarted(live)
         if not self.result["changed"]:
@@ -675,8 +711,8 @@ class AppRunner(object):
         if live is None:
             if self.defn is None:
                 self._missing("restarted")
-            return self.create(self._desired_body())
-        body = self._desired_body() if self.defn is not None else None
+            return self.create(self._desired_body(live))
+        body = self._desired_body(live) if self.defn is not None else None
         if body is not None:
             target = self._desired_norm(body, live).get("instances", 1)
         else:

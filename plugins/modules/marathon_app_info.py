@@ -44,8 +44,17 @@ options:
         C(PWD), C(SECRET), C(TOKEN), C(KEY), C(CREDENTIAL), C(PRIVATE) or C(AUTH)) with V(********) in
         RV(apps[].definition), so that a database password does not end up in logs. This is the same
         masking M(dcos.marathon.marathon_app) applies to its diff. References to Marathon secrets are kept.
+      - The names recorded in the app's label C(DCOS_MARATHON_SECRET_ENV) (by O(dcos.marathon.marathon_app#module:secret_env))
+        and the names in O(secret_env) are masked as well.
     type: bool
     default: true
+  secret_env:
+    description:
+      - Names of more environment variables whose values are secrets, masked like the secret-looking names
+        when O(redact_env=true), in addition to those recorded in the app's label C(DCOS_MARATHON_SECRET_ENV).
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - dcos.marathon.connection
   - dcos.marathon.attributes
@@ -110,7 +119,8 @@ apps:
       description:
         - The app definition, normalized the way M(dcos.marathon.marathon_app) compares it (defaults
           filled in, status and read-only fields removed).
-        - Secret-looking environment values are masked unless O(redact_env=false).
+        - Secret-looking environment values, and those named in O(secret_env) or in the app's label
+          C(DCOS_MARATHON_SECRET_ENV), are masked unless O(redact_env=false).
       type: dict
       sample: {"id": "/postgres", "instances": 1, "cpus": 1.0, "mem": 1024.0}
     version:
@@ -202,7 +212,11 @@ apps:
       sample: ["2024-08-19T10:21:04.223Z"]
 """
 
-from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import mask_app, normalize_app_definition
+from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
+    mask_app,
+    normalize_app_definition,
+    secret_env_problems,
+)
 from ansible_collections.dcos.marathon.plugins.module_utils._connection import canonical_app_id
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 from ansible_collections.dcos.marathon.plugins.module_utils._module import MarathonModule
@@ -244,12 +258,12 @@ def failure_summary(failure):
     }
 
 
-def app_summary(app, deployments, redact_env):
+def app_summary(app, deployments, redact_env, secret_env=()):
     app_id = app.get("id")
     info = app.get("versionInfo") or {}
     definition = normalize_app_definition(app)
     if redact_env:
-        definition = mask_app(definition)
+        definition = mask_app(definition, secret_env)
     return {
         "id": app_id,
         "definition": definition,
@@ -278,6 +292,7 @@ def main():
             labels=dict(type="dict"),
             versions=dict(type="bool", default=False),
             redact_env=dict(type="bool", default=True),
+            secret_env=dict(type="list", elements="str", default=[], no_log=False),
         ),
         mutually_exclusive=[("app_id", "id_prefix"), ("app_id", "labels")],
         supports_check_mode=True,
@@ -291,6 +306,9 @@ def main():
     prefix = p["id_prefix"]
     if prefix is not None and not prefix.startswith("/"):
         prefix = "/" + prefix
+    problems = secret_env_problems(p["secret_env"])
+    if problems:
+        module.fail_json(msg="; ".join(problems))
     labels = p["labels"] or {}
     for key, value in labels.items():
         if isinstance(value, (dict, list)):
@@ -309,7 +327,7 @@ def main():
             check_apps(raw)
             raw = [a for a in raw if (prefix is None or a.get("id", "").startswith(prefix)) and has_labels(a, labels)]
         deployments = [d for d in client.get_deployments() if isinstance(d, dict)] if raw else []
-        apps = [app_summary(a, deployments, p["redact_env"]) for a in sorted(raw, key=lambda a: a.get("id", ""))]
+        apps = [app_summary(a, deployments, p["redact_env"], p["secret_env"]) for a in sorted(raw, key=lambda a: a.get("id", ""))]
         if p["versions"]:
             for app in apps:
                 app["versions"] = client.get_app_versions(app["id"])

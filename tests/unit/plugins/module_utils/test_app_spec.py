@@ -17,6 +17,7 @@ import os
 import pytest
 
 from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
+    SECRET_ENV_LABEL,
     SECRET_MASK,
     SECRET_MASK_CHANGED,
     app_differs,
@@ -25,10 +26,13 @@ from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
     changed_fields,
     diff_app,
     is_resident,
+    label_secret_names,
     mask_app,
     normalize_app_definition,
     resident_refusal_message,
     resident_violations,
+    secret_env_label_value,
+    secret_env_problems,
     secret_values,
     validate_definition,
 )
@@ -659,6 +663,36 @@ def test_extra_secret_names_and_secret_references():
     assert masked["env"]["DB_PASSWORD"] == {"secret": "pgpass"}  # a reference, not the secret itself
     assert mask_app(app)["env"]["DSN"] == "postgres://u:p@h/db"
     assert app["env"]["DSN"] == "postgres://u:p@h/db"  # input untouched
+
+
+def test_names_recorded_in_the_label_are_masked():
+    app = {"env": {"DSN": "postgres://u:p@h/db", "PGDATA": "/data"}, "labels": {SECRET_ENV_LABEL: " DSN ,,OTHER"}}
+    assert label_secret_names(app) == ["DSN", "OTHER"]
+    assert mask_app(app)["env"] == {"DSN": SECRET_MASK, "PGDATA": "/data"}
+    assert secret_values(app) == {"postgres://u:p@h/db"}
+    assert label_secret_names({"labels": {SECRET_ENV_LABEL: 1}}) == [] and label_secret_names(None) == []
+    assert secret_env_label_value(["B", "A", "B"]) == "A,B"
+
+
+def test_diff_masks_a_name_recorded_on_either_side():
+    live = norm({"id": "/a", "cmd": "x", "env": {"DSN": "old-dsn"}, "labels": {SECRET_ENV_LABEL: "DSN"}})
+    desired = norm({"id": "/a", "cmd": "x", "env": {"DSN": "new-dsn"}, "labels": {SECRET_ENV_LABEL: ""}})
+    diff = diff_app(desired, live)
+    assert "old-dsn" not in json.dumps(diff) and "new-dsn" not in json.dumps(diff)
+    assert diff["after"]["env"]["DSN"] == SECRET_MASK_CHANGED
+
+
+@pytest.mark.parametrize("names,expected", [
+    (["DSN", "A_B"], []),
+    (["A,B"], ["secret_env[0] must be an environment variable name"]),
+    (["OK", " X"], ["secret_env[1] must be an environment variable name"]),
+    ([""], ["secret_env[0]"]),
+])
+def test_secret_env_problems_name_the_entry(names, expected):
+    problems = secret_env_problems(names)
+    assert len(problems) == len(expected)
+    for problem, want in zip(problems, expected):
+        assert want in problem
 
 
 def test_diff_of_create_and_delete():

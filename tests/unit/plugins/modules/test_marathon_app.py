@@ -250,3 +250,50 @@ def test_started_count_precedence(instances, defn, live_app, expected):
     runner = marathon_app.AppRunner(_Params(instances=instances))
     runner.defn = defn
     assert runner._started_count(live_app) == expected
+
+
+# ---- secret names recorded in the app label ------------------------------------------
+
+LABEL = "DCOS_MARATHON_SECRET_ENV"
+
+
+def test_secret_env_is_recorded_in_a_label_on_create(server, run):
+    server.add("GET", "/v2/apps/web", 404, {"message": "App '/web' does not exist"})
+    server.add("POST", "/v2/apps", 201, {"id": "/web", "deployments": [{"id": "d1"}]},
+               {"Marathon-Deployment-Id": "d1"})
+    server.add("GET", "/v2/apps/web", 200, live(env={"DSN": "dsn-value-1"}, labels={LABEL: "DSN"}))
+    code, out = run({"marathon_url": server.url, "definition": dict(DESIRED, env={"DSN": "dsn-value-1"}),
+                     "secret_env": ["DSN"], "wait": False})
+    assert code == 0, out
+    assert server.writes()[0]["body"]["labels"] == {LABEL: "DSN"}
+    assert "dsn-value-1" not in json.dumps(out)
+
+
+def test_label_masks_a_later_task_without_secret_env(server, run):
+    labelled = live(env={"DSN": "dsn-value-2"}, labels={LABEL: "DSN", "team": "data"})
+    server.add("GET", "/v2/apps/web", 200, labelled, sticky=True)
+    # By app_id only, and with the definition but no secret_env: both mask, neither writes.
+    code, out = run({"marathon_url": server.url, "app_id": "/web"})
+    assert code == 0 and out["app"]["env"]["DSN"] == "********"
+    defn = dict(DESIRED, env={"DSN": "dsn-value-2"}, labels={"team": "data"})
+    code, out = run({"marathon_url": server.url, "definition": defn, "_ansible_diff": True})
+    assert code == 0 and out["changed"] is False, out
+    assert server.writes() == []
+    assert "dsn-value-2" not in json.dumps(out)
+
+
+def test_new_secret_name_is_added_to_the_live_label(server, run):
+    server.add("GET", "/v2/apps/web", 200, live(env={"DSN": "d", "URL": "u"}, labels={LABEL: "DSN"}))
+    server.add("PUT", "/v2/apps/web", 200, {"deploymentId": "d2", "version": "v2"})
+    server.add("GET", "/v2/apps/web", 200, live())
+    defn = dict(DESIRED, env={"DSN": "d", "URL": "u"})
+    code, out = run({"marathon_url": server.url, "definition": defn, "partial": True, "secret_env": ["URL"],
+                     "wait": False})
+    assert code == 0 and out["changes"] == ["labels"], out
+    assert server.writes()[0]["body"]["labels"] == {LABEL: "DSN,URL"}
+
+
+def test_bad_secret_env_fails_before_any_request(server, run):
+    code, out = run({"marathon_url": server.url, "app_id": "/web", "secret_env": ["A,B"]})
+    assert code == 1 and "secret_env[0]" in out["msg"]
+    assert server.seen == []
