@@ -277,6 +277,15 @@ def where_time_goes(b):
     return out
 
 
+def first_use_note(s):
+    o = s.get("overhead") or {}
+    m, u = o.get("marathon_app") or {}, o.get("uri") or {}
+    if m.get("first_task_s") is None or u.get("first_task_s") is None:
+        return ""
+    return (" (section 3's warm-up round: marathon_app %.3f s against %.3f s later, uri %.3f s against %.3f s)"
+            % (m["first_task_s"], m["median_s"], u["first_task_s"], u["median_s"]))
+
+
 def table(headers, rows):
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     for r in rows:
@@ -381,9 +390,10 @@ def markdown(b, lm, rollout, runtime, goals, notes):
             marginal = (z["task_s"] - y["task_s"]) / (int(keys[-1]) - int(keys[-2]))
             md += ["", "Requests grow by exactly one GET per app and writes stay 0. Time grows linearly: each further "
                    "app costs %.3f s (from %s to %s apps), one module process per app, one after the other; a "
-                   "1-app loop takes %.3f s, as a module's first use in a playbook run carries one-off costs. "
+                   "1-app loop takes %.3f s, as a module's first use in a playbook run carries one-off costs%s. "
                    "%sx the apps took %.1fx the time."
-                   % (marginal, keys[-2], keys[-1], a["task_s"], int(keys[-1]) // int(keys[0]), z["task_s"] / a["task_s"])]
+                   % (marginal, keys[-2], keys[-1], a["task_s"], first_use_note(s), int(keys[-1]) // int(keys[0]),
+                      z["task_s"] / a["task_s"])]
     if sc:
         keys = sorted((k for k in sc if k.isdigit()), key=int)
         md += ["", "No-change deploy of one `cmd` app on each of N clusters (N localmarathon instances, one inventory "
@@ -557,6 +567,12 @@ def chart(b, lm, path):
         for x, y, k in zip(xs, ys, keys):
             ax.annotate("%.1f s" % data[k]["playbook_s"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     if sc:
+        for kind, marker in (("uri", "^"), ("ping", "v")):
+            if sc.get(kind):
+                pts = sorted(sc[kind]["playbook_s"].items(), key=lambda kv: int(kv[0]))
+                base = pts[0][1]
+                ax.plot([int(k) for k, _ in pts], [v / base for _, v in pts], marker=marker, linestyle=":",
+                        label="N clusters, ansible.builtin.%s" % kind)
         ax.axhline(GOAL_CLUSTERS, color="red", linestyle="--", label="goal for 10 clusters: 1.5x")
     if sa or sc:
         ax.set_xscale("log")
