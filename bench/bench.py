@@ -601,7 +601,8 @@ def main():
         section("scale_apps", lambda: bench_scale_apps(runner, apps_c, args.repeat,
                                                        tuple(int(x) for x in args.apps.split(","))))
         section("scale_clusters", lambda: bench_scale_clusters(runner, clusters[:args.clusters], args.repeat,
-                                                               tuple(x for x in (1, 5, 10) if x <= args.clusters)))
+                                                               tuple(sorted({x for x in (1, 5, 10) if x <= args.clusters}
+                                                                            | {args.clusters}))))
         result["section_seconds"] = timings
         result["load_after"] = os.getloadavg()
         ok = True
