@@ -592,6 +592,19 @@ class MarathonClient(object):
         versions = resp.body.get("versions") if isinstance(resp.body, dict) else None
         return versions if isinstance(versions, list) else []
 
+    def get_app_version(self, app_id, version):
+        """The bare app definition stored as ``version`` (GET /v2/apps/{id}/versions/{v}), or None."""
+        try:
+            resp = self.request("GET", app_path(app_id, "/versions/" + quote(str(version), safe=":.-")))
+        except MarathonError as e:
+            if e.status == 404:
+                return None
+            raise
+        if isinstance(resp.body, dict):
+            return resp.body
+        raise MarathonError("GET %s returned an unexpected body (not an app)"
+                            % redact_url(self.base_url + app_path(app_id, "/versions/" + str(version))))
+
     def get_queue(self):
         resp = self.request("GET", "/v2/queue")
         queue = resp.body.get("queue") if isinstance(resp.body, dict) else None
@@ -629,6 +642,23 @@ class MarathonClient(object):
 
         params = [("partialUpdate", "true" if partial else "false")] + _force(force)
         return self.request("PUT", app_path(app_id), params=params, json_body=definition, safe_to_retry=False, before_retry=reread)
+
+    def rollback_app(self, app_id, version, force=False, matches=None):
+        """PUT /v2/apps/{id} with {"version": V}: Marathon installs the stored definition
+        under a new version. partialUpdate stays at its default (true): with false Marathon
+        ignores the version field. Re-sent after a transient failure only when the live app
+        does not yet match (``matches(live) -> bool``)."""
+
+        def reread():
+            if matches is None:
+                return None
+            live = self.get_app(app_id)
+            if live is not None and matches(live):
+                return MarathonResponse(200, {"deploymentId": _first_deployment(live), "version": live.get("version")}, {})
+            return None
+
+        return self.request("PUT", app_path(app_id), params=[("force", "true" if force else "false")],
+                            json_body={"version": version}, safe_to_retry=False, before_retry=reread)
 
     def restart_app(self, app_id, force=False):
         # Never repeated: a second restart would roll the tasks twice.

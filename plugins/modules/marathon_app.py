@@ -110,12 +110,26 @@ options:
       - When the task sends a definition (O(definition) or O(src)), the names are also recorded in the app's
         label C(DCOS_MARATHON_SECRET_ENV) (comma-separated, sorted), so that every later task of this collection
         on the app masks them too, also one by O(app_id) only and M(dcos.marathon.marathon_app_info). Recorded
-        names stay: a later definition without O(secret_env) keeps the label as it is, so a rerun changes
+        names stay (a later definition without O(secret_env) keeps the label as it is), so a rerun changes
         nothing. To drop a name, set the label yourself in the definition's C(labels); it is then used as given.
       - Names must not contain commas or spaces. Without any name, no label is added.
     type: list
     elements: str
     default: []
+  rollback_to:
+    description:
+      - Roll the app back to one of its stored versions, a timestamp from RV(dcos.marathon.marathon_app_info#module:apps[].versions)
+        (M(dcos.marathon.marathon_app_info) with O(dcos.marathon.marathon_app_info#module:versions=true)), for example the
+        RV(version) recorded before a change.
+      - Marathon puts back the definition stored under that version (including its instance count) as a new version
+        (a C(PUT /v2/apps/{id}) whose body names the version); O(force) cancels a deployment that still holds the app.
+      - Nothing is sent when the live definition already equals that version's (normalized), so a rerun changes
+        nothing. A version the app does not have, or one whose definition differs from the live one in what Marathon
+        refuses to change on an app with persistent volumes, fails the task before any write.
+      - Needs O(app_id) and O(state=present); cannot be combined with O(definition), O(src), O(instances) or
+        O(partial=true).
+    type: str
+    version_added: 0.2.0
 extends_documentation_fragment:
   - dcos.marathon.connection
   - dcos.marathon.attributes
@@ -207,6 +221,20 @@ EXAMPLES = r"""
     app_id: /postgres
     state: absent
     allow_data_loss: true
+
+- name: Find the versions of the app
+  dcos.marathon.marathon_app_info:
+    marathon_url: https://dcos.example.com
+    app_id: /postgres
+    versions: true
+  register: postgres_info
+
+- name: Roll back to the version before the newest one (dcos marathon app version list, then update --version)
+  dcos.marathon.marathon_app:
+    marathon_url: https://dcos.example.com
+    app_id: /postgres
+    rollback_to: "{{ postgres_info.app.versions[1] }}"
+    force: true
 
 # Connection options once per play, with a DC/OS service account.
 - name: Deploy with a service account
@@ -306,6 +334,11 @@ diff:
       description: The app after the task.
       type: dict
       returned: always
+rollback_to:
+  description: The version whose definition was put back (or would be, in check mode, or already was live).
+  returned: when O(rollback_to) is set
+  type: str
+  sample: "2026-11-25T17:00:00.000Z"
 deployment_id:
   description: Id of the deployment the task caused; V(null) when nothing was sent.
   returned: always
@@ -464,6 +497,21 @@ class AppRunner(object):
             raise _Fail("wait_timeout must be greater than 0, got %d" % p["wait_timeout"])
         if p["partial"] and self.defn is None:
             raise _Fail("partial=true needs definition or src")
+        if p["rollback_to"] is not None:
+            self._validate_rollback()
+
+    def _validate_rollback(self):
+        p = self.p
+        if not p["rollback_to"].strip():
+            raise _Fail("rollback_to must be a version timestamp of the app, got an empty string")
+        clashes = [name for name, given in (("definition", p["definition"] is not None), ("src", bool(p["src"])),
+                                             ("instances", p["instances"] is not None), ("partial", p["partial"]))
+                   if given]
+        if clashes:
+            raise _Fail("rollback_to cannot be combined with %s: the version decides the whole definition"
+                        % ", ".join(clashes))
+        if p["state"] != "present":
+            raise _Fail("rollback_to needs state=present, got state=%s" % p["state"])
 
     # ---- helpers ---------------------------------------------------------------------
 
@@ -669,6 +717,8 @@ class AppRunner(object):
     def run_state(self, live):
         state = self.p["state"]
         self._remember_live_secrets(live)
+        if self.p["rollback_to"] is not None:
+            return self.rollback(live)
         if state == "absent":
             return self.absent(live)
         if state == "present":
@@ -740,6 +790,46 @@ class AppRunner(object):
         self._send(live, lambda: self.client.restart_app(self.app_id, force=self.p["force"]))
         self._follow(target, live)
 
+    def rollback(self, live):
+        version = self.p["rollback_to"]
+        self.result["rollback_to"] = version
+        if live is None:
+            raise _Fail("App '%s' does not exist, so there is no version to roll back to; nothing was sent"
+                        % self.app_id)
+        versions = self.client.get_app_versions(self.app_id)
+        if version not in versions:
+            raise _Fail(
+                "rollback_to '%s' is not a stored version of app '%s'; nothing was sent. Newest versions: %s"
+                % (version, self.app_id, ", ".join(str(v) for v in versions[:5]) or "none")
+            )
+        target = self.client.get_app_version(self.app_id, version)
+        if target is None:
+            raise _Fail("Version '%s' of app '%s' could not be read; nothing was sent" % (version, self.app_id))
+        self._remember_live_secrets(target)
+        target_norm = normalize_app_definition(target)
+        live_norm = normalize_app_definition(live)
+        if not app_differs(target_norm, live_norm):
+            self._set_diff(target_norm, live_norm)
+            self._finish_app(live)
+            return
+        violations = resident_violations(target_norm, live_norm)
+        if violations:
+            d, lv = comparison_views(target_norm, live_norm)
+            raise _Fail("rollback_to '%s': %s" % (version, resident_refusal_message(self.app_id, violations, d, lv)),
+                        changes=violations)
+        self._set_diff(target_norm, live_norm)
+        if self.module.check_mode:
+            self.result["changed"] = True
+            self.result["app"] = self._check_mode_app(target_norm, live_norm)
+            return
+
+        def matches(now):
+            return not app_differs(target_norm, normalize_app_definition(now))
+
+        self._send(live, lambda: self.client.rollback_app(self.app_id, version, force=self.p["force"],
+                                                          matches=matches))
+        self._follow(target_norm.get("instances", 1), target_norm)
+
     def absent(self, live):
         if live is None:
             return
@@ -800,6 +890,7 @@ def main():
         allow_data_loss=dict(type="bool", default=False),
         partial=dict(type="bool", default=False),
         secret_env=dict(type="list", elements="str", default=[], no_log=False),
+        rollback_to=dict(type="str"),
     )
     module = MarathonModule(
         argument_spec=argument_spec,

@@ -297,3 +297,81 @@ def test_bad_secret_env_fails_before_any_request(server, run):
     code, out = run({"marathon_url": server.url, "app_id": "/web", "secret_env": ["A,B"]})
     assert code == 1 and "secret_env[0]" in out["msg"]
     assert server.seen == []
+
+
+# ---- rollback_to ---------------------------------------------------------------------
+
+V_OLD = "2026-11-25T10:00:00.000Z"
+VERSIONS = {"versions": [LIVE["version"], V_OLD]}
+
+
+def old_version(**changes):
+    app = {k: v for k, v in LIVE.items() if k not in ("tasksRunning", "tasksHealthy", "tasksStaged", "deployments",
+                                                        "tasks")}
+    app.update(version=V_OLD, mem=16.0)
+    app.update(changes)
+    return app
+
+
+@pytest.mark.parametrize("args,expected", [
+    ({"rollback_to": "v", "definition": DESIRED}, "rollback_to cannot be combined with definition"),
+    ({"app_id": "/web", "rollback_to": "v", "instances": 2}, "rollback_to cannot be combined with instances"),
+    ({"app_id": "/web", "rollback_to": "v", "state": "stopped"}, "rollback_to needs state=present"),
+    ({"app_id": "/web", "rollback_to": " "}, "rollback_to must be a version"),
+])
+def test_rollback_bad_input_fails_before_any_request(server, run, args, expected):
+    code, out = run(dict(args, marathon_url=server.url))
+    assert code == 1 and expected in out["msg"], out
+    assert server.seen == []
+
+
+def test_rollback_sends_the_version_put(server, run):
+    server.add("GET", "/v2/apps/web/versions/", 200, old_version())
+    server.add("GET", "/v2/apps/web/versions", 200, VERSIONS)
+    server.add("GET", "/v2/apps/web", 200, live())
+    server.add("PUT", "/v2/apps/web", 200, {"deploymentId": "rb-1", "version": "v9"})
+    server.add("GET", "/v2/apps/web", 200, live(mem=16.0, version="v9"))
+    code, out = run({"marathon_url": server.url, "app_id": "/web", "rollback_to": V_OLD, "force": True,
+                     "wait": False})
+    assert code == 0 and out["changed"] is True, out
+    put = server.writes()[0]
+    assert put["body"] == {"version": V_OLD}
+    assert "force=true" in put["path"] and "partialUpdate" not in put["path"]
+    assert out["changes"] == ["mem"] and out["rollback_to"] == V_OLD and out["version"] == "v9"
+    assert "pw-live-1" not in json.dumps(out)
+
+
+def test_rollback_to_the_live_definition_sends_nothing(server, run):
+    server.add("GET", "/v2/apps/web/versions/", 200, old_version(mem=32.0))
+    server.add("GET", "/v2/apps/web/versions", 200, VERSIONS)
+    server.add("GET", "/v2/apps/web", 200, live())
+    code, out = run({"marathon_url": server.url, "app_id": "/web", "rollback_to": V_OLD})
+    assert code == 0 and out["changed"] is False, out
+    assert server.writes() == []
+
+
+def test_rollback_to_an_unknown_version_is_refused(server, run):
+    server.add("GET", "/v2/apps/web/versions", 200, VERSIONS)
+    server.add("GET", "/v2/apps/web", 200, live())
+    code, out = run({"marathon_url": server.url, "app_id": "/web", "rollback_to": "2020-01-01T00:00:00.000Z"})
+    assert code == 1 and "is not a stored version" in out["msg"] and V_OLD in out["msg"]
+    assert server.writes() == [] and not any("/versions/" in s["path"] for s in server.seen)
+
+
+def test_rollback_refused_on_a_resident_resource_change(server, run):
+    server.add("GET", "/v2/apps/web/versions/", 200, old_version(container=RESIDENT_CONTAINER))
+    server.add("GET", "/v2/apps/web/versions", 200, VERSIONS)
+    server.add("GET", "/v2/apps/web", 200, live(container=RESIDENT_CONTAINER))
+    code, out = run({"marathon_url": server.url, "app_id": "/web", "rollback_to": V_OLD, "force": True})
+    assert code == 1 and "mem (32 -> 16)" in out["msg"] and "Nothing was sent" in out["msg"], out
+    assert server.writes() == []
+
+
+def test_rollback_check_mode_sends_no_write(server, run):
+    server.add("GET", "/v2/apps/web/versions/", 200, old_version())
+    server.add("GET", "/v2/apps/web/versions", 200, VERSIONS)
+    server.add("GET", "/v2/apps/web", 200, live())
+    code, out = run({"marathon_url": server.url, "app_id": "/web", "rollback_to": V_OLD,
+                     "_ansible_check_mode": True})
+    assert code == 0 and out["changed"] is True and out["changes"] == ["mem"]
+    assert server.writes() == []
