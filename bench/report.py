@@ -208,8 +208,8 @@ def why_missed(b, lm, rollout):
         text += "Single repetitions gave %s." % ", ".join("%.2fx" % x for x in c.get("samples_ratio_playbook", []))
         if one.get("cpu_s") and one["cpu_s"] / one["playbook_s"] < 0.6:
             text += (" The one-cluster runs used %.2f CPU-seconds in %.2f s of wall time (%.0f%% of one core): other "
-                     "work on the machine slowed the base of the ratio too, so on a quieter machine the ratio is "
-                     "higher, not lower." % (one["cpu_s"], one["playbook_s"], 100 * one["cpu_s"] / one["playbook_s"]))
+                     "work on the machine slowed the base of the ratio too, which makes the ratio look smaller than "
+                     "the controller's own cost." % (one["cpu_s"], one["playbook_s"], 100 * one["cpu_s"] / one["playbook_s"]))
         notes.append(text)
     for name, prof in rollout_profiles(rollout):
         if prof["ratio_deploy"] <= GOAL_CLUSTERS:
