@@ -17,7 +17,9 @@ Writes one JSON object (raw samples and medians) to --out. Sections:
 Task times come from bench/callback_plugins/bench_timing.py (controller-side start and end of
 each task); requests are counted from each cluster's requests.jsonl inside those time windows.
 
-  .venv/bin/python bench/bench.py --out bench/raw/bench.json [--repeat 3] [--only states,wait]
+  .venv/bin/python bench/bench.py --out OUT.json [--repeat 3] [--only states,wait] [--clusters 10]
+
+bench/run.sh (make bench) runs it and turns its output into bench/results.* with bench/report.py.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import requests
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-# Run localmarathon from its project dir so that the package, not the project dir, is imported.
+# The package from the checkout, also when the venv has no editable install of it.
 sys.path.insert(0, str(REPO / "localmarathon"))
 
 from localmarathon.testing import LocalMarathon  # noqa: E402
@@ -210,10 +212,6 @@ def app_task(name, definition=None, state="present", **extra):
         args["definition"] = definition
     args.update(extra)
     return {"name": name, "dcos.marathon.marathon_app": args}
-
-
-def rows_named(timing, prefix):
-    return [r for r in timing["tasks"] if r["task"].startswith(prefix)]
 
 
 def task_seconds(row):
