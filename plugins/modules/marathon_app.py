@@ -504,9 +504,9 @@ class AppRunner(object):
         p = self.p
         if not p["rollback_to"].strip():
             raise _Fail("rollback_to must be a version timestamp of the app, got an empty string")
-        clashes = [name for name, given in (("definition", p["definition"] is not None), ("src", bool(p["src"])),
-                                             ("instances", p["instances"] is not None), ("partial", p["partial"]))
-                   if given]
+        given = (("definition", p["definition"] is not None), ("src", bool(p["src"])),
+                 ("instances", p["instances"] is not None), ("partial", p["partial"]))
+        clashes = [name for name, is_given in given if is_given]
         if clashes:
             raise _Fail("rollback_to cannot be combined with %s: the version decides the whole definition"
                         % ", ".join(clashes))

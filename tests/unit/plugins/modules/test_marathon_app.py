@@ -306,8 +306,8 @@ VERSIONS = {"versions": [LIVE["version"], V_OLD]}
 
 
 def old_version(**changes):
-    app = {k: v for k, v in LIVE.items() if k not in ("tasksRunning", "tasksHealthy", "tasksStaged", "deployments",
-                                                        "tasks")}
+    status = ("tasksRunning", "tasksHealthy", "tasksStaged", "deployments", "tasks")
+    app = {k: v for k, v in LIVE.items() if k not in status}
     app.update(version=V_OLD, mem=16.0)
     app.update(changes)
     return app
