@@ -62,6 +62,7 @@ bad() {
     if ! grep -q -E -- "$1" "$LOG"; then cat "$LOG"; echo "FAILED: the error for $2 does not mention '$1'" >&2; exit 1; fi
     echo "ok: $2 -> mentions $1"
 }
+writes_before=$(lm_writes)
 bad stateful_postgres_volume_name '{"stateful_postgres_volume_name": "pg/data"}'
 bad stateful_postgres_volume_name '{"stateful_postgres_volume_name": ".."}'
 bad stateful_postgres_pgdata_subdir '{"stateful_postgres_pgdata_subdir": "../elsewhere"}'
@@ -76,6 +77,10 @@ bad stateful_postgres_mem '{"stateful_postgres_mem": 0}'
 bad stateful_postgres_container_port '{"stateful_postgres_container_port": 70000}'
 # The app id rules (marathon_app checks them before Marathon would).
 bad "definition\.id '/Not_Valid'.* is not valid" '{"stateful_postgres_app_id": "/Not_Valid"}'
+# One check task reports every bad variable at once.
+bad "stateful_postgres_volume_name .*; stateful_postgres_container_port " \
+    '{"stateful_postgres_volume_name": "a/b", "stateful_postgres_container_port": 0}'
+[[ $(lm_writes) == "$writes_before" ]] || { echo "FAILED: bad variables reached Marathon with a write" >&2; exit 1; }
 if grep -q -F -- "$TEST_PG_PASSWORD" "$LOG"; then echo "FAILED: the password appears in the output" >&2; exit 1; fi
 
 echo "== clean up"
