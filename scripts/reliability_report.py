@@ -62,12 +62,9 @@ GUARDS = [
 KNOWN_GAPS = [
     "marathon_app has no wipe operation (nothing in the collection can ask Marathon to wipe a reservation); "
     "the stop/start case checks that no request carries wipe.",
-    "secret_env is per task: a task that does not repeat it (for example a stop by app_id) shows the value of "
-    "a variable whose name does not look secret. marathon_app_info has no secret_env at all; it masks only "
-    "names that look secret (PASS, TOKEN, KEY, ...). The secrets case sets secret_env through module_defaults.",
-    "localmarathon's stall_deployment fault holds a deployment before its first step (currentStep 0, no "
-    "actions); the stuck-deployment cases use a failing health check and a task that ignores SIGTERM instead, "
-    "so the message has a real step and action to name.",
+    "secret_env names are kept in the app label DCOS_MARATHON_SECRET_ENV, so later tasks by app_id and "
+    "marathon_app_info mask them; an app created outside the collection masks only names that look secret "
+    "(PASS, TOKEN, KEY, ...) until a marathon_app task names the others.",
     "A write that timed out and still does not show after the retries fails with a clear message; Marathon "
     "may apply it later (the message says so).",
 ]

@@ -129,7 +129,7 @@ options:
       - Needs O(app_id) and O(state=present); cannot be combined with O(definition), O(src), O(instances) or
         O(partial=true).
     type: str
-    version_added: 0.2.0
+    version_added: 0.1.0
 extends_documentation_fragment:
   - dcos.marathon.connection
   - dcos.marathon.attributes

@@ -55,7 +55,7 @@ options:
     type: list
     elements: str
     default: []
-    version_added: 0.2.0
+    version_added: 0.1.0
 extends_documentation_fragment:
   - dcos.marathon.connection
   - dcos.marathon.attributes

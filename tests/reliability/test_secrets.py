@@ -63,8 +63,9 @@ def needles(values: dict) -> dict:
 def play(lm_url, tasks):
     return {"hosts": "localhost", "gather_facts": False,
             "module_defaults": {"group/dcos.marathon.marathon": {"marathon_url": lm_url},
-                                # secret_env is per task; every marathon_app task must be told.
-                                "dcos.marathon.marathon_app": {"wait_timeout": 120, "secret_env": ["DB_CONN"]}},
+                                # secret_env is given only where a definition is; the stop/start
+                                # tasks by app_id must mask DB_CONN from the app's label alone.
+                                "dcos.marathon.marathon_app": {"wait_timeout": 120}},
             "tasks": tasks}
 
 
