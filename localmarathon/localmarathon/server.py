@@ -911,12 +911,14 @@ class Handler(BaseHTTPRequestHandler):
             resp = json_error(500, "Internal server error")
         write = (method in ("POST", "PUT", "PATCH", "DELETE") and 200 <= resp.status < 300 and not admin
                  and normalize_path(raw_path) != LOGIN_PATH)
+        # Logged before the answer goes out: a client that reads requests.jsonl or
+        # /_localmarathon/stats right after its response must find its request there.
+        lm.log_request(method=method, path=raw_path, query=query, status=resp.status, started=started,
+                       admin=admin, fault=fault, write=write)
         try:
             self._send(resp, head=method == "HEAD")
         except OSError:
             self.close_connection = True
-        lm.log_request(method=method, path=raw_path, query=query, status=resp.status, started=started,
-                       admin=admin, fault=fault, write=write)
 
     def _send(self, resp: Response, head: bool = False):
         self.send_response(resp.status)
