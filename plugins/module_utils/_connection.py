@@ -631,23 +631,23 @@ class MarathonClient(object):
         """PUT /v2/apps/{id}. A PUT is repeatable in effect but each one makes a new
         deployment; after a transient failure we re-read and re-send only when the
         live app does not yet match (``matches(live) -> bool``)."""
-
-        def reread():
-            if matches is None:
-                return None
-            live = self.get_app(app_id)
-            if live is not None and matches(live):
-                return MarathonResponse(200, {"deploymentId": _first_deployment(live), "version": live.get("version")}, {})
-            return None
-
         params = [("partialUpdate", "true" if partial else "false")] + _force(force)
-        return self.request("PUT", app_path(app_id), params=params, json_body=definition, safe_to_retry=False, before_retry=reread)
+        return self.request("PUT", app_path(app_id), params=params, json_body=definition, safe_to_retry=False,
+                            before_retry=self._landed_check(app_id, matches))
 
     def rollback_app(self, app_id, version, force=False, matches=None):
         """PUT /v2/apps/{id} with {"version": V}: Marathon installs the stored definition
         under a new version. partialUpdate stays at its default (true): with false Marathon
         ignores the version field. Re-sent after a transient failure only when the live app
         does not yet match (``matches(live) -> bool``)."""
+        return self.request("PUT", app_path(app_id), params=[("force", "true" if force else "false")],
+                            json_body={"version": version}, safe_to_retry=False,
+                            before_retry=self._landed_check(app_id, matches))
+
+    def _landed_check(self, app_id, matches):
+        """A ``before_retry`` hook for a PUT whose answer was lost: when the live app already
+        matches (``matches(live) -> bool``) the write landed, so answer as Marathon would have
+        instead of sending it again."""
 
         def reread():
             if matches is None:
@@ -657,8 +657,7 @@ class MarathonClient(object):
                 return MarathonResponse(200, {"deploymentId": _first_deployment(live), "version": live.get("version")}, {})
             return None
 
-        return self.request("PUT", app_path(app_id), params=[("force", "true" if force else "false")],
-                            json_body={"version": version}, safe_to_retry=False, before_retry=reread)
+        return reread
 
     def restart_app(self, app_id, force=False):
         # Never repeated: a second restart would roll the tasks twice.
