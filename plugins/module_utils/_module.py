@@ -18,6 +18,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._connection import (
     MarathonClient,
     connection_argument_spec,
 )
+from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import app_id_problem, canonical_app_id
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 
 
@@ -84,6 +85,17 @@ class MarathonModule(object):
 
     def fail_json(self, msg, **result):
         self._module.fail_json(msg=msg, **result)
+
+    def app_id_param(self, name="app_id"):
+        """The canonical form of the app id option ``name`` (None when unset); an id Marathon
+        would refuse fails here, naming the option, before any request."""
+        value = self._module.params.get(name)
+        if value is None:
+            return None
+        why = app_id_problem(value)
+        if why:
+            self._module.fail_json(msg="%s '%s' %s" % (name, value, why), changed=False)
+        return canonical_app_id(value)
 
     # ---- client and errors -----------------------------------------------------------
 

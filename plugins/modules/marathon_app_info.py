@@ -218,7 +218,6 @@ from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
     normalize_app_definition,
     secret_env_problems,
 )
-from ansible_collections.dcos.marathon.plugins.module_utils._connection import canonical_app_id
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 from ansible_collections.dcos.marathon.plugins.module_utils._module import MarathonModule
 
@@ -299,11 +298,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    app_id = p["app_id"]
-    if app_id is not None:
-        if not app_id.strip("/ "):
-            module.fail_json(msg="app_id must name an app, got %r" % app_id)
-        app_id = canonical_app_id(app_id)
+    app_id = module.app_id_param()
     prefix = p["id_prefix"]
     if prefix is not None and not prefix.startswith("/"):
         prefix = "/" + prefix

@@ -260,7 +260,6 @@ waited:
 
 import time
 
-from ansible_collections.dcos.marathon.plugins.module_utils._connection import canonical_app_id
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 from ansible_collections.dcos.marathon.plugins.module_utils._module import MarathonModule
 from ansible_collections.dcos.marathon.plugins.module_utils._tasks import (
@@ -316,11 +315,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    app_id = p["app_id"]
-    if app_id is not None:
-        if not app_id.strip("/ "):
-            module.fail_json(msg="app_id must name an app, got %r" % app_id)
-        app_id = canonical_app_id(app_id)
+    app_id = module.app_id_param()
     for name in ("wait_timeout", "wait_sleep"):
         if p[name] is not None and p[name] < 0:
             module.fail_json(msg="%s must be 0 or more, got %s" % (name, p[name]))
