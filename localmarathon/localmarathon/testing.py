@@ -163,4 +163,17 @@ class LocalMarathon:
         return [r for r in self.requests() if r.get("write")]
 
 
-__all__ = ["LocalMarathon", "LocalMarathonError"]
+def wait_for(fn, timeout: float = 30, what: str = "condition", interval: float = 0.05):
+    """Poll ``fn`` until it returns something truthy and return that; a test failure naming
+    ``what`` and the last value after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+__all__ = ["LocalMarathon", "LocalMarathonError", "wait_for"]

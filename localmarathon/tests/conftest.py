@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from localmarathon import raml
-from localmarathon.testing import LocalMarathon
+from localmarathon.testing import LocalMarathon, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("MARATHON_SHARED_DIR") or REPO.parent / "shared")
@@ -122,17 +121,6 @@ class Api:
             good = a["tasksRunning"] == n and (not healthy or a["tasksHealthy"] == n)
             return a if good and not a["deployments"] else None
         return wait_for(ok, timeout, f"{app_id} to run {n} task(s)")
-
-
-def wait_for(fn, timeout: float = 30, what: str = "condition", interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 @pytest.fixture

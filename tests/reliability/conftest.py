@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from localmarathon.testing import LocalMarathon
+from localmarathon.testing import LocalMarathon, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = Path(os.environ.get("RELIABILITY_RESULTS") or REPO / "tests" / "output" / "reliability" / "results.json")
@@ -262,17 +262,6 @@ class Api:
                 return app
             return None
         return wait_for(ok, timeout, f"{app_id} to run {instances} task(s) with no deployment")
-
-
-def wait_for(fn, timeout: float = 30, what: str = "condition", interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def log_since(lm: LocalMarathon, since: float) -> list[dict]:
