@@ -30,16 +30,14 @@ venv: $(VENV_STAMP) $(COLLECTION_LINK)
 # localmarathon is installed editable in "compat" mode (a .pth path entry): the default
 # import-hook mode loses to the localmarathon/ project directory whenever Python runs
 # from the repo root, which then imports as an empty namespace package.
-$(VENV_STAMP): requirements/dev.txt $(wildcard localmarathon/pyproject.toml)
+$(VENV_STAMP): requirements/dev.txt localmarathon/pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
 		echo "make venv: no Python 3.11 or newer on PATH (python3.11, python3); install one or run 'make venv PYTHON=/path/to/python3.11'" >&2; exit 1; fi
 	@if [ ! -x $(VENV)/bin/python ]; then echo "creating $(VENV) with $(PYTHON)"; "$(PYTHON)" -m venv $(VENV); fi
 	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet "$$(grep -E '^pip==' requirements/dev.txt)"
 	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet --quiet -r requirements/dev.txt
-	@if [ -f localmarathon/pyproject.toml ]; then \
-		echo "installing localmarathon (editable)"; \
-		$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet --no-deps -e ./localmarathon --config-settings editable_mode=compat; \
-	else echo "localmarathon/pyproject.toml is not there yet; localmarathon not installed"; fi
+	@echo "installing localmarathon (editable)"
+	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet --no-deps -e ./localmarathon --config-settings editable_mode=compat
 	@touch $@
 
 $(COLLECTION_LINK):
@@ -47,7 +45,11 @@ $(COLLECTION_LINK):
 	@ln -sfn ../../.. $@
 	@echo "linked $@ -> the checkout"
 
-test: venv
+# test and demo first install the system packages they need (as root; otherwise they name
+# the command), then build the venv in a new make: its Python may have just been installed.
+test:
+	@bash scripts/system-packages.sh test
+	@$(MAKE) --no-print-directory venv
 	VENV=$(VENV) scripts/test.sh
 
 sanity: venv
@@ -68,14 +70,12 @@ reliability: venv
 	VENV=$(VENV) scripts/test.sh reliability; rc=$$?; \
 	$(VENV)/bin/python scripts/reliability_report.py && exit $$rc
 
-demo: venv
-	@if [ ! -f scripts/demo.sh ]; then \
-		echo "make demo: the demo (scripts/demo.sh) is not there yet; nothing was run." >&2; exit 1; fi
+demo:
+	@bash scripts/system-packages.sh demo
+	@$(MAKE) --no-print-directory venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
 
 bench: venv
-	@if [ ! -f bench/run.sh ]; then \
-		echo "make bench: the benchmarks (bench/run.sh) are not there yet; nothing was run." >&2; exit 1; fi
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash bench/run.sh
 
 clean:

@@ -6,7 +6,9 @@
 # a step does not hold.
 #
 # Environment: VENV (default .venv), DEMO_TIME_SCALE (default 10: health
-# check intervals and grace periods run 10 times faster than on DC/OS).
+# check intervals and grace periods run 10 times faster than on DC/OS),
+# DEMO_DIR (localmarathon's data directory; default .demo in the checkout, or a
+# directory under /var/tmp when the checkout is out of the postgres user's reach).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,7 +17,6 @@ VENV=${VENV:-.venv}
 PY="$VENV/bin/python"
 PLAYBOOK="$VENV/bin/ansible-playbook"
 ANSIBLE="$VENV/bin/ansible"
-DEMO_DIR=.demo
 TIME_SCALE=${DEMO_TIME_SCALE:-10}
 APP_ID=/postgres
 # Run from the repository root, the localmarathon/ project directory would
@@ -35,11 +36,19 @@ fail() {
     printf '\n\033[31mDEMO FAILED at step %d: %s\033[0m\n' "$step" "$*" >&2
     exit 1
 }
+started_here=0
 on_exit() {
     local status=$?
-    if ((status != 0)); then
-        printf '\nThe demo stopped with exit code %d (step %d). localmarathon log: %s\n' "$status" "$step" "$DEMO_DIR/localmarathon.log" >&2
+    ((status == 0)) && return
+    printf '\nThe demo stopped with exit code %d (step %d).\n' "$status" "$step" >&2
+    [[ -n "${DEMO_DIR:-}" && -f "$DEMO_DIR/localmarathon.log" ]] || return
+    printf 'localmarathon log: %s\n' "$DEMO_DIR/localmarathon.log" >&2
+    if ((started_here)); then
+        # Leave nothing running behind a failed demo; its data stays for a look.
+        "$PY" -m localmarathon.ctl down --data-dir "$DEMO_DIR" >/dev/null 2>&1 &&
+            printf 'Stopped the localmarathon this demo started; its data is still in %s (rm -rf it when done).\n' "$DEMO_DIR" >&2 && return
     fi
+    printf 'localmarathon is still running; stop it with: PYTHONSAFEPATH=1 %s -m localmarathon.ctl down --data-dir %s\n' "$PY" "$DEMO_DIR" >&2
 }
 trap on_exit EXIT
 
@@ -50,6 +59,38 @@ command -v psql >/dev/null || fail "psql is not installed (Debian/Ubuntu: apt-ge
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null ||
     fail "no PostgreSQL server under /usr/lib/postgresql/*/bin (Debian/Ubuntu: apt-get install postgresql)"
 "$PY" -c 'import localmarathon' 2>/dev/null || fail "localmarathon is not installed in $VENV; run 'make venv'"
+
+# Run as root, localmarathon starts PostgreSQL as the unprivileged 'postgres' user, which must
+# reach PGDATA on the volume inside the data directory. A checkout in a directory others cannot
+# enter (root's own 0700 home) is out of its reach: keep the data under /var/tmp then, rather
+# than change the permissions of the user's directories.
+postgres_can_reach() { # <dir>: prints why not and fails when the 'postgres' user cannot reach dir
+    "$PY" - "$1" <<'PY'
+import os, pwd, sys
+from pathlib import Path
+from localmarathon import images
+if os.geteuid() != 0:
+    sys.exit(0)  # the server runs as this user
+try:
+    pw = pwd.getpwnam("postgres")
+except KeyError:
+    sys.exit("there is no 'postgres' OS user to run the server as (apt-get install postgresql creates it)")
+try:
+    images.ensure_reachable(Path(sys.argv[1]) / "probe", pw, None, "the data directory")
+except images.LaunchError as err:
+    sys.exit(str(err).replace("Failed to launch container: ", ""))
+PY
+}
+if [[ -z "${DEMO_DIR:-}" ]]; then
+    DEMO_DIR=$REPO/.demo
+    if ! why=$(postgres_can_reach "$DEMO_DIR" 2>&1); then
+        DEMO_DIR=/var/tmp/dcos-marathon-demo-$(printf '%s' "$REPO" | cksum | cut -d' ' -f1)
+        say "the checkout is out of the postgres user's reach ($why)"
+        say "so localmarathon keeps its data in $DEMO_DIR"
+    fi
+fi
+why=$(postgres_can_reach "$DEMO_DIR" 2>&1) ||
+    fail "PostgreSQL could not run on $DEMO_DIR: $why. Set DEMO_DIR to a directory below a path every user can enter."
 
 # The task list through dcos.marathon.marathon_task_info, as JSON on stdout.
 # The minimal callback prints "host | STATUS => <result>".
@@ -114,8 +155,11 @@ PY
 then
     say "localmarathon is already running at $(cat "$DEMO_DIR/localmarathon.url") (data in $DEMO_DIR/)"
 else
-    mkdir -p "$DEMO_DIR"
-    url=$("$PY" -m localmarathon.ctl up --data-dir "$DEMO_DIR" --port 0 --agents 1 --time-scale "$TIME_SCALE" | tail -n 1) ||
+    # The data holds the demo password in the app definition: readable by this user only,
+    # while the postgres user can still pass through to its own PGDATA.
+    (umask 077 && mkdir -p "$DEMO_DIR") && chmod 0711 "$DEMO_DIR"
+    started_here=1
+    url=$(umask 077 && "$PY" -m localmarathon.ctl up --data-dir "$DEMO_DIR" --port 0 --agents 1 --time-scale "$TIME_SCALE" | tail -n 1) ||
         fail "localmarathon did not start; see $DEMO_DIR/localmarathon.log"
     say "started localmarathon at $url (data in $DEMO_DIR/, time scale $TIME_SCALE)"
 fi
