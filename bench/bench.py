@@ -46,7 +46,7 @@ BIN = Path(sys.executable).parent
 # The package from the checkout, also when the venv has no editable install of it.
 sys.path.insert(0, str(REPO / "localmarathon"))
 
-from localmarathon.testing import LocalMarathon  # noqa: E402
+from localmarathon.testing import LocalMarathon, provenance  # noqa: E402
 
 SECTIONS = ("states", "wait", "overhead", "scale_apps", "scale_clusters", "alternative")
 
@@ -567,7 +567,7 @@ def main():
 
     work = Path(tempfile.mkdtemp(prefix="dcos-bench."))
     result = {"repeat": args.repeat, "cpus": os.cpu_count(), "load_before": os.getloadavg(), "sections": {},
-              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "provenance": provenance(REPO)}
     clusters = []
     ok = False
     try:

@@ -35,8 +35,9 @@ from localmarathon.testing import LocalMarathon  # noqa: E402
 TUTORIAL = "marathon-api/dcos-docs-site/2.2/tutorials/stateful-services/postgres.marathon.json"
 
 
-def shared_dir() -> Path:
-    return Path(os.environ.get("MARATHON_SHARED_DIR") or REPO.parent / "shared")
+def reference_dir() -> Path:
+    """The Marathon reference files vendored for the tests (tests/reference/SOURCES.md)."""
+    return REPO / "tests" / "reference"
 
 
 class Events:
@@ -112,7 +113,7 @@ def bench_get_and_cmd(base: Path, gets: int, launches: int) -> dict:
 
 
 def bench_postgres(base: Path, time_scale: float) -> dict:
-    path = shared_dir() / TUTORIAL
+    path = reference_dir() / TUTORIAL
     if not path.exists():
         return {"skipped": f"{path} not found"}
     app = json.loads(path.read_text())

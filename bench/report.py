@@ -19,6 +19,10 @@ import statistics
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "localmarathon"))
+
+from localmarathon.testing import describe_provenance  # noqa: E402
+
 GOAL_WAIT_P50 = 0.25
 GOAL_OVERHEAD = 1.2
 GOAL_CLUSTERS = 1.5
@@ -315,6 +319,7 @@ def markdown(b, lm, rollout, runtime, goals, notes):
           % (b.get("repeat"), cpus, "/".join("%.1f" % x for x in b.get("load_before", [])),
              "/".join("%.1f" % x for x in b.get("load_after", [])), b.get("started"),
              ("; `make bench` took %.0f s" % runtime) if runtime else ""),
+          "", "Produced by: %s." % describe_provenance(b.get("provenance") or {}),
           "", "## Goals", ""]
     md.append(table(["goal", "measured", "verdict"], [[g["goal"], g["measured"], mark(g["met"])] for g in goals]))
     if notes:

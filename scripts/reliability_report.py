@@ -2,11 +2,14 @@
 """Turn the raw results of the reliability suite into docs/reliability.md.
 
     python scripts/reliability_report.py [--results tests/output/reliability/results.json]
-                                         [--output docs/reliability.md] [--check]
+                                         [--output docs/reliability.md] [--check | --check-cases]
 
 The suite (tests/reliability, `make reliability`) writes one record per test case: its category,
 outcome, duration, and what it found lost (rows, volumes, duplicate writes, leaked secrets).
---check only verifies that the Markdown file is what the results would produce.
+--check only verifies that the Markdown file is what the results would produce. --check-cases
+verifies that it reports the same cases, in the same sections, as the results of a new run (the
+test gate runs the suite and then this), so a case added, renamed or removed in tests/reliability
+fails the gate until the report is made again with `make reliability`.
 """
 
 from __future__ import annotations
@@ -14,11 +17,15 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import re
 import sys
 from collections import OrderedDict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "localmarathon"))
+
+from localmarathon.testing import describe_provenance  # noqa: E402
 
 CATEGORIES = OrderedDict([
     ("faults", ("1. Faults during marathon_app runs",
@@ -136,6 +143,8 @@ def render(data: dict) -> str:
         f"Python {data.get('python')}, ansible-core {data.get('ansible_core')}, localmarathon time scale "
         f"{data.get('time_scale'):g} (PostgreSQL cases 60).",
         "",
+        f"Produced by: {describe_provenance(data.get('provenance') or {})}.",
+        "",
         "## Summary",
         "",
         "| Category | Cases tried | Cases passed | Generated examples | Lost |",
@@ -197,13 +206,56 @@ def render(data: dict) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def reported_cases(markdown: str) -> dict:
+    """Section title -> the case names of its "| Case | Result | ..." table."""
+    cases, section, in_table = {}, None, False
+    for line in markdown.splitlines():
+        if line.startswith("## "):
+            section, in_table = line[3:].strip(), False
+        elif line.startswith("| Case | Result |"):
+            in_table = True
+            cases.setdefault(section, [])
+        elif in_table and line.startswith("|") and not line.startswith("|---"):
+            name = line[2:].split(" | ", 1)[0]
+            cases[section].append(re.sub(r" \(\d+ examples\)$", "", name))
+        elif in_table and not line.startswith("|"):
+            in_table = False
+    return cases
+
+
+def case_differences(committed: str, fresh: str) -> list:
+    old, new = reported_cases(committed), reported_cases(fresh)
+    problems = []
+    for section in sorted(set(old) | set(new)):
+        gone = sorted(set(old.get(section, [])) - set(new.get(section, [])))
+        added = sorted(set(new.get(section, [])) - set(old.get(section, [])))
+        problems += [f"{section}: '{name}' is in the report but the suite has no such case" for name in gone]
+        problems += [f"{section}: '{name}' ran but is not in the report" for name in added]
+    return problems
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--results", type=Path, default=REPO / "tests" / "output" / "reliability" / "results.json")
     p.add_argument("--output", type=Path, default=REPO / "docs" / "reliability.md")
     p.add_argument("--check", action="store_true", help="fail if --output differs from what the results give")
+    p.add_argument("--check-cases", action="store_true",
+                   help="fail if --output does not report the same cases as the results")
     args = p.parse_args(argv)
     text = render(load(args.results))
+    if args.check_cases:
+        current = args.output.read_text() if args.output.exists() else ""
+        problems = case_differences(current, text)
+        if not reported_cases(current):
+            problems.append("it has no case tables")
+        for problem in problems:
+            print(f"{args.output}: {problem}", file=sys.stderr)
+        if problems:
+            print(f"{args.output} does not match the cases of tests/reliability: run 'make reliability' and "
+                  "commit the report", file=sys.stderr)
+            return 1
+        print(f"{args.output} reports the {sum(map(len, reported_cases(text).values()))} cases the suite ran")
+        return 0
     if args.check:
         current = args.output.read_text() if args.output.exists() else ""
         if current != text:

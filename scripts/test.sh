@@ -52,12 +52,6 @@ export PATH="$VENV/bin:$PATH"
 export PYTHONDONTWRITEBYTECODE=1
 PYVER=$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-# Reference data the tests read (contract: <repo>/../shared or MARATHON_SHARED_DIR).
-if [[ -z "${MARATHON_SHARED_DIR:-}" && -d "$REPO/../shared" ]]; then
-    MARATHON_SHARED_DIR=$(cd "$REPO/../shared" && pwd -P)
-fi
-[[ -n "${MARATHON_SHARED_DIR:-}" ]] && export MARATHON_SHARED_DIR
-
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dcos-marathon-test.XXXXXX")
 COLL="$WORK/ansible_collections/dcos/marathon"
 cleanup() {
@@ -90,13 +84,6 @@ for name in sys.stdin.buffer.read().split(b"\0"):
 ' "${COPY_EXCLUDES[@]}" >"$list" || return 1
     (cd "$REPO" && tar --null --no-recursion -T "$list" -cf -) | (cd "$COLL" && tar -xf -) || return 1
     say "copied $(tr -cd '\0' <"$list" | wc -c) files to $COLL"
-    # ansible-test passes no environment through to integration targets; they find
-    # the reference data beside ansible_collections/ (setup_localmarathon does this).
-    if [[ -n "${MARATHON_SHARED_DIR:-}" ]]; then
-        ln -s "$MARATHON_SHARED_DIR" "$WORK/shared"
-    else
-        say "warning: no shared reference data found (set MARATHON_SHARED_DIR); tests that read it will fail"
-    fi
 }
 
 step_sanity() {
@@ -157,7 +144,6 @@ step_integration() {
         if ((shard > 0)); then
             tree="$WORK/shard$shard/ansible_collections/dcos/marathon"
             mkdir -p "$tree" && (cd "$COLL" && tar --exclude=./tests/output -cf - .) | (cd "$tree" && tar -xf -) || return 1
-            [[ -e "$WORK/shared" ]] && ln -s "$(readlink "$WORK/shared")" "$WORK/shard$shard/shared"
         fi
         for ((index = shard; index < ${#list[@]}; index += shards)); do
             mine+=("${list[index]}")
@@ -207,14 +193,27 @@ step_reliability() {
         say "localmarathon is not installed in $VENV; run 'make venv' (it installs it with pip install -e)."
         return 1
     fi
-    (cd "$REPO" && python -m pytest tests/reliability -n 2 -q -p no:cacheprovider --durations=5)
+    local results=${RELIABILITY_RESULTS:-$WORK/reliability-results.json}
+    (cd "$REPO" && RELIABILITY_RESULTS="$results" python -m pytest tests/reliability -n 2 -q -p no:cacheprovider --durations=5) ||
+        return 1
+    # The committed report must list the cases the suite has now ('make reliability' remakes it).
+    [[ "${RELIABILITY_CHECK_REPORT:-1}" == 1 ]] || return 0
+    python "$REPO/scripts/reliability_report.py" --results "$results" --check-cases
 }
 # ---- end reliability ------------------------------------------------------------
 
 step_lint() {
     (cd "$COLL" && ANSIBLE_COLLECTIONS_PATH="$WORK" ansible-lint --profile production --offline --nocolor) || return 1
     # The shell scripts around the collection are not in the copy, so sanity does not see them.
-    (cd "$REPO" && shellcheck -x .ci/run scripts/*.sh)
+    (cd "$REPO" && shellcheck -x .ci/run scripts/*.sh) || return 1
+    # Every vendored Marathon reference file has its source and license in tests/reference/SOURCES.md.
+    python "$REPO/scripts/vendor_reference.py" --check || return 1
+    # The committed reports say which commit and tool versions produced them.
+    local report
+    for report in docs/reliability.md bench/results.md; do
+        grep -qE '^Produced by: commit [0-9a-f]{12}' "$REPO/$report" ||
+            { say "$report does not say which commit produced it ('Produced by: commit ...'); make it again"; return 1; }
+    done
 }
 
 step_changelog() {

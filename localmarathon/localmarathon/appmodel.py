@@ -1,7 +1,7 @@
 """Marathon 1.10 app model: parsing, normalization, validation and output.
 
-Pure functions, no I/O. Section marks (§n) refer to docs/marathon-api.md in the
-shared reference tree (``../shared/docs/marathon-api.md`` next to the repo).
+Pure functions, no I/O. Section marks (§n) name sections of the project's Marathon API notes;
+the rule each states is pinned by a test in localmarathon/tests.
 
 Public interface
 ----------------

@@ -2,8 +2,8 @@
 
 ``check_body(type_name, body, version="1.10.26") -> list[str]`` returns the problems found when
 checking ``body`` (parsed JSON) against the RAML types of that Marathon version in
-``<shared>/marathon-api/marathon-<version>/api/v2/types``; an empty list means it conforms.
-``<shared>`` is ``$MARATHON_SHARED_DIR`` if set, else ``<repo>/../shared``.
+``<reference>/marathon-api/marathon-<version>/api/v2/types``; an empty list means it conforms.
+``<reference>`` is ``$MARATHON_REFERENCE_DIR`` if set, else the files vendored in ``<repo>/tests/reference``.
 
 ``type_name`` is a RAML type expression: a type name (``AppInfo``), qualified by a library alias
 of ``api.raml`` or a file stem (``task.TaskList``, ``deploymentInfo.DeploymentStepInfo``), arrays
@@ -42,7 +42,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["check_body", "check_response", "response_type", "shared_dir", "TypeLibrary", "load_library"]
+__all__ = ["check_body", "check_response", "response_type", "reference_dir", "TypeLibrary", "load_library"]
 
 _SCALARS = {
     "string", "number", "integer", "boolean", "nil", "any",
@@ -58,12 +58,12 @@ _TIMEONLY_RE = re.compile(r"^\d\d:\d\d:\d\d(\.\d+)?$")
 _DTONLY_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?$")
 
 
-def shared_dir() -> Path:
-    env = os.environ.get("MARATHON_SHARED_DIR")
+def reference_dir() -> Path:
+    env = os.environ.get("MARATHON_REFERENCE_DIR")
     if env:
         return Path(env)
-    # localmarathon/localmarathon/raml.py -> <repo> is three levels up; shared sits next to it.
-    return Path(__file__).resolve().parents[2].parent / "shared"
+    # localmarathon/localmarathon/raml.py -> <repo> is two levels up.
+    return Path(__file__).resolve().parents[2] / "tests" / "reference"
 
 
 # -- YAML loading ------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ class TypeLibrary:
 
     def __init__(self, types_dir: Path, api_raml: Path | None = None, supplement: str | None = SUPPLEMENT_RAML):
         if not types_dir.is_dir():
-            raise ValueError(f"RAML types directory not found: {types_dir} (set MARATHON_SHARED_DIR?)")
+            raise ValueError(f"RAML types directory not found: {types_dir} (set MARATHON_REFERENCE_DIR?)")
         self.files: dict[str, dict] = {}
         self.uses: dict[str, dict[str, str]] = {}
         sources = [(p.stem, _load_yaml(p)) for p in sorted(types_dir.glob("*.raml"))]
@@ -564,13 +564,13 @@ class _Checker:
 
 @functools.lru_cache(maxsize=8)
 def load_library(version: str = "1.10.26", base: str | None = None) -> TypeLibrary:
-    root = Path(base) if base else shared_dir()
+    root = Path(base) if base else reference_dir()
     api = root / "marathon-api" / f"marathon-{version}" / "api"
     return TypeLibrary(api / "v2" / "types", api / "api.raml")
 
 
 def check_body(type_name: str, body: Any, version: str = "1.10.26", *, strict: bool = True) -> list[str]:
-    lib = load_library(version, os.environ.get("MARATHON_SHARED_DIR") or None)
+    lib = load_library(version, os.environ.get("MARATHON_REFERENCE_DIR") or None)
     node = lib.resolve_expr(type_name, None)
     problems: list[str] = []
     _Checker(lib, strict).check(node, body, "/", problems)
@@ -624,7 +624,7 @@ def _template_regex(template: str) -> tuple[re.Pattern, int]:
 
 @functools.lru_cache(maxsize=8)
 def _routes(version: str, base: str | None) -> list[_Route]:
-    root = Path(base) if base else shared_dir()
+    root = Path(base) if base else reference_dir()
     api_dir = root / "marathon-api" / f"marathon-{version}" / "api"
     api = _load_yaml(api_dir / "api.raml")
     table: dict[tuple[str, str], dict] = {}
@@ -656,7 +656,7 @@ def _routes(version: str, base: str | None) -> list[_Route]:
 def response_type(method: str, path: str, status: int, version: str = "1.10.26") -> str | None:
     method = method.upper()
     npath = _norm_path(path)
-    matches = [r for r in _routes(version, os.environ.get("MARATHON_SHARED_DIR") or None)
+    matches = [r for r in _routes(version, os.environ.get("MARATHON_REFERENCE_DIR") or None)
                if r.method == method and r.regex.match(npath)]
     if not matches:
         return "lm.MarathonError" if status in _ERROR_STATUSES else None

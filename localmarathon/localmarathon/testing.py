@@ -177,3 +177,49 @@ def wait_for(fn, timeout: float = 30, what: str = "condition", interval: float =
 
 
 __all__ = ["LocalMarathon", "LocalMarathonError", "wait_for"]
+
+
+def provenance(repo) -> dict:
+    """What produced a report: the repository's commit (and whether the tree had changes on top of
+    it) and the versions of the tools a run depends on. Values that cannot be read are None."""
+
+    def run(*cmd) -> str | None:
+        try:
+            out = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    def version(module: str) -> str | None:
+        from importlib import metadata
+
+        try:
+            return metadata.version(module)
+        except metadata.PackageNotFoundError:
+            return None
+
+    status = run("git", "status", "--porcelain", "--untracked-files=no")
+    servers = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parts[-3]))
+    postgres = run(str(servers[-1]), "--version") if servers else None  # "postgres (PostgreSQL) 15.18 (...)"
+    return {
+        "commit": run("git", "rev-parse", "HEAD"),
+        "uncommitted_changes": None if status is None else bool(status),
+        "tools": {
+            "python": sys.version.split()[0],
+            "ansible-core": version("ansible-core"),
+            "localmarathon": version("localmarathon"),
+            "pytest": version("pytest"),
+            "hypothesis": version("hypothesis"),
+            "requests": version("requests"),
+            "postgresql": postgres.split()[2] if postgres and len(postgres.split()) > 2 else None,
+        },
+    }
+
+
+def describe_provenance(prov: dict) -> str:
+    """One line for a report: 'commit 0123abc (with uncommitted changes); Python 3.11.7, ...'."""
+    commit = (prov.get("commit") or "unknown")[:12]
+    if prov.get("uncommitted_changes"):
+        commit += " with uncommitted changes"
+    tools = ", ".join(f"{name} {value}" for name, value in (prov.get("tools") or {}).items() if value)
+    return f"commit {commit}; {tools}"

@@ -14,7 +14,7 @@ from localmarathon import raml
 from localmarathon.testing import LocalMarathon, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("MARATHON_SHARED_DIR") or REPO.parent / "shared")
+REFERENCE = raml.reference_dir()
 TIME_SCALE = 20.0
 
 # (method, path regex, status class) → RAML type of the answer body (R/v2/*.raml).
@@ -135,7 +135,6 @@ def api(lm) -> Api:
 
 
 @pytest.fixture
-def shared_dir() -> Path:
-    if not (SHARED / "marathon-api").is_dir():
-        pytest.skip(f"reference tree not found at {SHARED}")
-    return SHARED
+def reference_dir() -> Path:
+    assert (REFERENCE / "marathon-api").is_dir(), f"the vendored Marathon reference files are missing: {REFERENCE}"
+    return REFERENCE

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from localmarathon import raml
 from localmarathon.appmodel import (
     MarathonApiError,
     app_for_output,
@@ -17,25 +18,18 @@ from localmarathon.appmodel import (
 )
 
 
-def _shared_dir():
-    env = os.environ.get("MARATHON_SHARED_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared"
-
-
-SHARED = _shared_dir() / "marathon-api"
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"reference data not found at {SHARED}")
+# The Marathon reference files vendored in tests/reference (see its SOURCES.md).
+REFERENCE = raml.reference_dir() / "marathon-api"
 
 # Definitions Marathon 1.10 accepts (DC/OS role; external volumes need their feature flag).
 VALID_FILES = sorted(
-    [p for p in (SHARED / "marathon-1.10.26" / "tests-system-apps").glob("*.json")]
-    + [SHARED / "marathon-1.10.26" / "articles-examples" / "requests" / "app-simple.json"]
-    + [p for p in (SHARED / "dcos-core-cli" / "tests-data" / "apps").glob("*.json")
+    [p for p in (REFERENCE / "marathon-1.10.26" / "tests-system-apps").glob("*.json")]
+    + [REFERENCE / "marathon-1.10.26" / "articles-examples" / "requests" / "app-simple.json"]
+    + [p for p in (REFERENCE / "dcos-core-cli" / "tests-data" / "apps").glob("*.json")
        if p.name not in ("bad.json", "app_add_400.json", "update_zero_instance_sleep.json")]
-    + [SHARED / "dcos-docs-site" / "2.2" / "tutorials" / "stateful-services" / "postgres.marathon.json",
-       SHARED / "dcos-docs" / "1.10" / "tutorials" / "stateful-services" / "postgres.marathon.json"]
-) if SHARED.is_dir() else []
+    + [REFERENCE / "dcos-docs-site" / "2.2" / "tutorials" / "stateful-services" / "postgres.marathon.json",
+       REFERENCE / "dcos-docs" / "1.10" / "tutorials" / "stateful-services" / "postgres.marathon.json"]
+)
 
 OPTS = {"mesos_role": "slave_public", "enabled_features": {"external_volumes"}}
 
@@ -56,7 +50,6 @@ def norm(raw, **kw):
 # Real definitions
 # ---------------------------------------------------------------------------
 
-@needs_shared
 @pytest.mark.parametrize("path", VALID_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_real_definitions_normalize_to_a_fixed_point(path):
     app = norm(parse_json_body(path.read_bytes()))
@@ -69,19 +62,17 @@ def test_real_definitions_normalize_to_a_fixed_point(path):
     assert norm(json.loads(json.dumps(assigned))) == assigned
 
 
-@needs_shared
 def test_real_definitions_are_all_found():
     assert len(VALID_FILES) >= 20
 
 
-@needs_shared
 @pytest.mark.parametrize("name, status, body", [
     ("bad.json", 400, None),
     ("app_add_400.json", 422, {"message": "Invalid JSON", "details": [
         {"path": "/container/docker/network", "errors": ["error.unknown.enum.literal"]}]}),
 ])
 def test_cli_error_fixtures(name, status, body):
-    raw = (SHARED / "dcos-core-cli" / "tests-data" / "apps" / name).read_bytes()
+    raw = (REFERENCE / "dcos-core-cli" / "tests-data" / "apps" / name).read_bytes()
     got_status, got_body = err(lambda: norm(parse_json_body(raw)))
     assert got_status == status
     if body is None:
@@ -91,20 +82,18 @@ def test_cli_error_fixtures(name, status, body):
         assert got_body == body
 
 
-@needs_shared
 def test_cli_update_fixture_is_a_valid_update_but_not_a_create():
-    raw = parse_json_body((SHARED / "dcos-core-cli" / "tests-data" / "apps" / "update_zero_instance_sleep.json").read_bytes())
+    raw = parse_json_body((REFERENCE / "dcos-core-cli" / "tests-data" / "apps" / "update_zero_instance_sleep.json").read_bytes())
     status, body = err(norm, raw)
     assert status == 422 and body["details"][0]["path"] == "/id"
-    existing = norm(parse_json_body((SHARED / "dcos-core-cli" / "tests-data" / "apps" / "zero_instance_sleep.json").read_bytes()))
+    existing = norm(parse_json_body((REFERENCE / "dcos-core-cli" / "tests-data" / "apps" / "zero_instance_sleep.json").read_bytes()))
     updated = norm(raw, path_id="/zero-instance-app", existing=existing, partial=True)
     assert (updated["cpus"], updated["mem"], updated["cmd"]) == (1.0, 20.0, "sleep 100")
     assert updated["labels"] == existing["labels"] and updated["instances"] == 0
 
 
-@needs_shared
 def test_raml_example_app_is_refused_like_marathon():
-    raw = parse_json_body((SHARED / "marathon-1.10.26" / "api" / "v2" / "examples" / "app.json").read_bytes())
+    raw = parse_json_body((REFERENCE / "marathon-1.10.26" / "api" / "v2" / "examples" / "app.json").read_bytes())
     status, body = err(norm, raw)
     assert status == 422 and body["message"] == "Object is not valid"
     assert {"path": "/", "errors": ["cannot specify both an IP address and port"]} in body["details"]
@@ -127,9 +116,8 @@ def test_raml_example_app_is_refused_like_marathon():
     assert app["dependencies"] == ["/prod/group"]
 
 
-@needs_shared
 def test_raml_example_bulk_create_definitions():
-    apps = parse_json_body((SHARED / "marathon-1.10.26" / "api" / "v2" / "examples" / "apps_create.json").read_bytes())
+    apps = parse_json_body((REFERENCE / "marathon-1.10.26" / "api" / "v2" / "examples" / "apps_create.json").read_bytes())
     out = [norm(a) for a in apps]
     assert [a["id"] for a in out] == ["/test/sleep60", "/test/sleep120"]
     assert out[0]["dependencies"] == ["/test/sleep120", "/other/namespace/or/app"]
@@ -793,7 +781,7 @@ def test_normalization_exceptions(raw, message):
 # ---------------------------------------------------------------------------
 
 def _example(name):
-    return parse_json_body((SHARED / "marathon-1.10.26" / "api" / "v2" / "examples" / name).read_bytes())
+    return parse_json_body((REFERENCE / "marathon-1.10.26" / "api" / "v2" / "examples" / name).read_bytes())
 
 
 def _group_apps(group):
@@ -802,7 +790,6 @@ def _group_apps(group):
         yield from _group_apps(sub)
 
 
-@needs_shared
 def test_group_example_apps_and_check_example():
     apps = list(_group_apps(_example("group.json"))) + [_example("app-check-http-example.json")]
     assert len(apps) == 4
@@ -818,7 +805,6 @@ def test_group_example_apps_and_check_example():
                                                 "intervalSeconds": 60, "timeoutSeconds": 20, "delaySeconds": 15}
 
 
-@needs_shared
 def test_old_get_output_with_nulls():
     raw = _example("app_list.json")["apps"][0]
     # 1.10 refuses the UNIQUE constraint with an (empty) value that old versions stored

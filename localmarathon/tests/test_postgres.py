@@ -29,8 +29,8 @@ def _psql(port: int, sql: str) -> str:
 
 
 @pytest.fixture
-def tutorial_app(shared_dir):
-    path = shared_dir / "marathon-api/dcos-docs-site/2.2/tutorials/stateful-services/postgres.marathon.json"
+def tutorial_app(reference_dir):
+    path = reference_dir / "marathon-api/dcos-docs-site/2.2/tutorials/stateful-services/postgres.marathon.json"
     return json.loads(path.read_text())
 
 

@@ -16,14 +16,10 @@ from localmarathon.raml import (
     check_response,
     load_library,
     response_type,
-    shared_dir,
+    reference_dir,
 )
 
-EXAMPLES = shared_dir() / "marathon-api" / "marathon-1.10.26" / "api" / "v2" / "examples"
-
-pytestmark = pytest.mark.skipif(
-    not EXAMPLES.is_dir(), reason=f"Marathon RAML reference not found at {EXAMPLES} (set MARATHON_SHARED_DIR)"
-)
+EXAMPLES = reference_dir() / "marathon-api" / "marathon-1.10.26" / "api" / "v2" / "examples"
 
 # Example file -> the type its resource RAML (apps.raml, tasks.raml, ...) declares for it.
 EXAMPLE_TYPES = {
@@ -195,7 +191,7 @@ def test_every_type_reference_in_1_10_resolves():
 
 
 def test_older_1_4_tree_loads_and_checks_its_example():
-    examples_1_4 = shared_dir() / "marathon-api" / "marathon-1.4.13" / "api" / "v2" / "examples"
+    examples_1_4 = reference_dir() / "marathon-api" / "marathon-1.4.13" / "api" / "v2" / "examples"
     if not examples_1_4.is_dir():
         pytest.skip("no 1.4.13 reference tree")
     lib = load_library("1.4.13")
@@ -356,8 +352,8 @@ def synthetic(tmp_path, monkeypatch):
     types.mkdir(parents=True)
     for name, text in SYNTHETIC.items():
         (types / name).write_text(textwrap.dedent(text).lstrip())
-    monkeypatch.setenv("MARATHON_SHARED_DIR", str(tmp_path))
-    assert shared_dir() == tmp_path
+    monkeypatch.setenv("MARATHON_REFERENCE_DIR", str(tmp_path))
+    assert reference_dir() == tmp_path
     return lambda type_name, body, **kw: check_body(type_name, body, version="9.9.9", **kw)
 
 
@@ -413,13 +409,13 @@ def test_synthetic_missing_and_strictness(synthetic):
     assert synthetic("Loop", {"v": 1, "child": {"v": "2"}}) == ["/child/v: expected integer, got string"]
     assert synthetic("base.Base", "text") == ["/: expected object Base, got string"]
     with pytest.raises(ValueError, match="unknown RAML type 'Missing' \\(referenced from"):
-        bad = Path(shared_dir()) / "marathon-api" / "marathon-9.9.9" / "api" / "v2" / "types" / "bad.raml"
+        bad = Path(reference_dir()) / "marathon-api" / "marathon-9.9.9" / "api" / "v2" / "types" / "bad.raml"
         bad.write_text("#%RAML 1.0 Library\ntypes:\n  Bad:\n    properties:\n      m: Missing\n")
         load_library.cache_clear()
         synthetic("Bad", {"m": 1})
 
 
 def test_missing_types_directory_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("MARATHON_SHARED_DIR", str(tmp_path))
+    monkeypatch.setenv("MARATHON_REFERENCE_DIR", str(tmp_path))
     with pytest.raises(ValueError, match="RAML types directory not found"):
         check_body("App", {}, version="0.0.0")

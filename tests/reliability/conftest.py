@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from localmarathon.testing import LocalMarathon, wait_for
+from localmarathon.testing import LocalMarathon, provenance, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = Path(os.environ.get("RELIABILITY_RESULTS") or REPO / "tests" / "output" / "reliability" / "results.json")
@@ -79,6 +79,7 @@ def pytest_sessionfinish(session, exitstatus):
         "python": platform.python_version(),
         "ansible_core": ansible.__version__,
         "time_scale": TIME_SCALE,
+        "provenance": provenance(REPO),
         "workers": os.environ.get("PYTEST_XDIST_WORKER_COUNT") or getattr(session.config.option, "numprocesses", None),
         "records": sorted(_records, key=lambda r: r["nodeid"]),
     }

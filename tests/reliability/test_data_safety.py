@@ -27,8 +27,7 @@ from localmarathon.testing import LocalMarathon
 from conftest import REPO, log_since, volumes, writes_since
 
 PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
-SHARED = Path(os.environ.get("MARATHON_SHARED_DIR") or REPO.parent / "shared")
-TUTORIAL = SHARED / "marathon-api/dcos-docs-site/2.2/tutorials/stateful-services/postgres.marathon.json"
+TUTORIAL = REPO / "tests/reference/marathon-api/dcos-docs-site/2.2/tutorials/stateful-services/postgres.marathon.json"
 CYCLES = 20
 PG_TIME_SCALE = 60.0  # the tutorial's health check: interval 60 s -> 1 s, grace 300 s -> 5 s
 
@@ -54,7 +53,7 @@ def psql(port, password, sql):
 @pytest.mark.skipif(not PG_BIN, reason="PostgreSQL server binaries not installed")
 def test_stop_start_cycles_keep_every_row(pg_dir, module_runner, record_property):
     record_property("case", f"{CYCLES} stop/start cycles of the tutorial PostgreSQL app with psql writes")
-    assert TUTORIAL.is_file(), f"reference data missing: {TUTORIAL} (set MARATHON_SHARED_DIR)"
+    assert TUTORIAL.is_file(), f"reference data missing: {TUTORIAL} (the vendored reference files, tests/reference)"
     password = "pg-" + secrets.token_hex(12)
     definition = json.loads(TUTORIAL.read_text())
     definition["env"]["POSTGRES_PASSWORD"] = password

@@ -8,35 +8,29 @@
 #   lm_stop_all              stop every one started here (the EXIT trap calls it; call it
 #                            from your own EXIT trap if you replace this one)
 # LM_PYTHON picks the interpreter (default: python, the one ansible-test provides).
-# Sourcing it also exports MARATHON_SHARED_DIR (the reference data in <repo>/../shared)
-# when it can be found, as ansible-test passes no environment of its own through.
+# Sourcing it also exports MARATHON_REFERENCE_DIR: the Marathon reference files vendored in
+# the collection's tests/reference, as ansible-test passes no environment of its own through.
 
 LM_DATA_DIRS=()
 declare -gA LM_PIDS=()
 
-_lm_find_shared_dir() {
-    # Walk up to the collection root (targets run in a copy under tests/output/ of
-    # the tree ansible-test runs on); scripts/test.sh puts shared/ beside
-    # ansible_collections/ of its copy, a checkout has it beside the repo.
+_lm_find_reference_dir() {
+    # Walk up to the collection root: targets run in a copy under tests/output/ of the tree
+    # ansible-test runs on, which is below that root.
     local dir
     dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
     while [[ "$dir" != / ]]; do
-        if [[ -f "$dir/galaxy.yml" || -f "$dir/MANIFEST.json" ]]; then
-            local candidate
-            for candidate in "$dir/../shared" "$dir/../../../shared"; do
-                if [[ -d "$candidate/marathon-api" ]]; then
-                    (cd "$candidate" && pwd -P)
-                    return 0
-                fi
-            done
+        if [[ -f "$dir/galaxy.yml" || -f "$dir/MANIFEST.json" ]] && [[ -d "$dir/tests/reference/marathon-api" ]]; then
+            echo "$dir/tests/reference"
+            return 0
         fi
         dir=$(dirname "$dir")
     done
     return 1
 }
 
-if [[ -z "${MARATHON_SHARED_DIR:-}" ]] && MARATHON_SHARED_DIR=$(_lm_find_shared_dir); then
-    export MARATHON_SHARED_DIR
+if [[ -z "${MARATHON_REFERENCE_DIR:-}" ]] && MARATHON_REFERENCE_DIR=$(_lm_find_reference_dir); then
+    export MARATHON_REFERENCE_DIR
 fi
 
 lm_start() {

@@ -38,21 +38,12 @@ from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
 )
 
 
-def shared_dir():
-    """<repo>/../shared, or beside ansible_collections/ in a test copy, or MARATHON_SHARED_DIR."""
-    env = os.environ.get("MARATHON_SHARED_DIR")
-    if env:
-        return env
-    here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.abspath(os.path.join(here, "..", "..", "..", ".."))
-    for candidate in (os.path.join(root, "..", "shared"), os.path.join(root, "..", "..", "..", "shared")):
-        if os.path.isdir(os.path.join(candidate, "marathon-api")):
-            return os.path.realpath(candidate)
-    pytest.fail("shared reference data not found: set MARATHON_SHARED_DIR")
+# The Marathon reference files vendored in tests/reference (see its SOURCES.md).
+REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "reference")
 
 
 def load(rel):
-    with open(os.path.join(shared_dir(), "marathon-api", rel)) as f:
+    with open(os.path.join(REFERENCE, "marathon-api", rel)) as f:
         return json.load(f)
 
 
