@@ -17,6 +17,9 @@ options:
         DC/OS credentials are given (O(dcos_acs_token), O(dcos_username) or O(dcos_service_account)) and
         O(dcos_url) is unset or names the same host. Otherwise it is a plain Marathon URL such as
         V(http://marathon.example.com:8080).
+      - It is the root of the Marathon API, without C(/v2); the modules add C(/v2/...) themselves. An answer
+        that shows the URL does not lead to Marathon (its C(URI not found) for an unknown path, a 404 page
+        of a proxy) fails the task with a hint; only Marathon's own 404 for an app means that the app is absent.
       - If not set, the value of the E(MARATHON_URL) environment variable is used.
     type: str
     required: true

@@ -34,7 +34,11 @@ from ansible_collections.dcos.marathon.plugins.module_utils._errors import (
     MarathonError,
     MarathonParameterError,
     http_error,
+    is_app_not_found,
+    marathon_url_hint,
     redact_url,
+    scheme_mismatch_hint,
+    wrong_url_hint,
 )
 
 try:
@@ -470,7 +474,8 @@ class MarathonClient(object):
                     "%s %s failed: TLS error (%s)" % (method, redact_url(url), _short_exc(e)),
                     url=url,
                     method=method,
-                    hint="Check validate_certs, ca_path, client_cert and client_key",
+                    hint=scheme_mismatch_hint(url, to_native(e), self._url_option(url))
+                    or "Check validate_certs, ca_path, client_cert and client_key",
                 )
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
                 error = e
@@ -483,13 +488,15 @@ class MarathonClient(object):
                 return resp
             if attempt >= self.retries or (not safe and before_retry is None):
                 if error is not None:
-                    kind = "timed out" if isinstance(error, requests.exceptions.Timeout) else "could not connect"
+                    option = self._url_option(url)
+                    hint = "Check %s, that Marathon is running, and request_timeout" % option
+                    mismatch = scheme_mismatch_hint(url, to_native(error), option)
                     raise MarathonConnectionError(
-                        "%s %s failed: %s (%s) after %d attempt(s)"
-                        % (method, redact_url(url), kind, _short_exc(error), attempt + 1),
+                        "%s %s failed after %d attempt(s): %s"
+                        % (method, redact_url(url), attempt + 1, self._describe_failure(error)),
                         url=url,
                         method=method,
-                        hint="Check marathon_url, that Marathon is running, and request_timeout",
+                        hint="%s; %s" % (hint, mismatch[0].lower() + mismatch[1:]) if mismatch else hint,
                     )
                 return resp
             self._sleep(self._backoff(attempt))
@@ -500,6 +507,21 @@ class MarathonClient(object):
                 if replacement is not None:
                     return replacement
                 in_flight = isinstance(error, requests.exceptions.ReadTimeout)
+
+    def _describe_failure(self, error):
+        """Why no answer came. Timeouts are told by request_timeout, not by urllib3's text,
+        which says "timed out" once more."""
+        if isinstance(error, requests.exceptions.ConnectTimeout):
+            return "timed out connecting within %gs" % self.timeout
+        if isinstance(error, requests.exceptions.Timeout):
+            return "timed out waiting %gs for an answer" % self.timeout
+        return "could not connect (%s)" % _short_exc(error)
+
+    def _url_option(self, url):
+        """The option a request URL came from, for hints: logins may go to dcos_url."""
+        if self.params.get("dcos_url") and not url.startswith(self.base_url + "/"):
+            return "dcos_url"
+        return "marathon_url"
 
     def request(self, method, path, params=None, json_body=None, safe_to_retry=None, before_retry=None):
         """One Marathon API call; raises MarathonError for 4xx/5xx.
@@ -522,11 +544,13 @@ class MarathonClient(object):
             resp = self._send(method, url, params, json_body, safe_to_retry, before_retry=before_retry)
         if resp.status >= 400:
             ctype = resp.headers.get("Content-Type") if resp.headers else None
-            hint = self._auth_hint(resp.status) if resp.status in (401, 403) else None
             if resp.status in (401, 403):
+                hint = self._auth_hint(resp.status)
                 www = resp.headers.get("WWW-Authenticate") if resp.headers else None
                 extra = "sent %s%s" % (self.describe_credentials(), (", server asks for '%s'" % www) if www else "")
                 hint = "%s (%s)" % (hint, extra) if hint else extra
+            else:
+                hint = wrong_url_hint(resp.status, resp.body, self.params.get("marathon_url"))
             full_url = url
             if params:
                 full_url = "%s?%s" % (url, "&".join("%s=%s" % (k, v) for k, v in _param_items(params)))
@@ -542,12 +566,10 @@ class MarathonClient(object):
         try:
             resp = self.request("GET", app_path(app_id), params=params)
         except MarathonError as e:
-            if e.status == 404:
+            if is_app_not_found(e):
                 return None
             raise
-        if isinstance(resp.body, dict) and isinstance(resp.body.get("app"), dict):
-            return resp.body["app"]
-        raise MarathonError("GET %s returned an unexpected body (no 'app' object)" % redact_url(self.base_url + app_path(app_id)))
+        return self._body_field(app_path(app_id), resp, "app", dict)
 
     def list_apps(self, id_prefix=None, labels=None, embed=None):
         params = []
@@ -562,42 +584,37 @@ class MarathonClient(object):
         for e in embed or ():
             params.append(("embed", e))
         resp = self.request("GET", "/v2/apps", params=params or None)
-        apps = resp.body.get("apps") if isinstance(resp.body, dict) else None
-        return apps if isinstance(apps, list) else []
+        return self._body_field("/v2/apps", resp, "apps", list)
 
     def get_tasks(self, app_id=None):
-        if app_id:
-            try:
-                resp = self.request("GET", app_path(app_id, "/tasks"))
-            except MarathonError as e:
-                if e.status == 404:
-                    return []
-                raise
-        else:
-            resp = self.request("GET", "/v2/tasks")
-        tasks = resp.body.get("tasks") if isinstance(resp.body, dict) else None
-        return tasks if isinstance(tasks, list) else []
+        path = app_path(app_id, "/tasks") if app_id else "/v2/tasks"
+        try:
+            resp = self.request("GET", path)
+        except MarathonError as e:
+            if app_id and is_app_not_found(e):
+                return []
+            raise
+        return self._body_field(path, resp, "tasks", list)
 
     def get_deployments(self):
         resp = self.request("GET", "/v2/deployments")
-        return resp.body if isinstance(resp.body, list) else []
+        return self._body_field("/v2/deployments", resp, None, list)
 
     def get_app_versions(self, app_id):
         try:
             resp = self.request("GET", app_path(app_id, "/versions"))
         except MarathonError as e:
-            if e.status == 404:
+            if is_app_not_found(e):
                 return []
             raise
-        versions = resp.body.get("versions") if isinstance(resp.body, dict) else None
-        return versions if isinstance(versions, list) else []
+        return self._body_field(app_path(app_id, "/versions"), resp, "versions", list)
 
     def get_app_version(self, app_id, version):
         """The bare app definition stored as ``version`` (GET /v2/apps/{id}/versions/{v}), or None."""
         try:
             resp = self.request("GET", app_path(app_id, "/versions/" + quote(str(version), safe=":.-")))
         except MarathonError as e:
-            if e.status == 404:
+            if is_app_not_found(e):
                 return None
             raise
         if isinstance(resp.body, dict):
@@ -607,8 +624,27 @@ class MarathonClient(object):
 
     def get_queue(self):
         resp = self.request("GET", "/v2/queue")
-        queue = resp.body.get("queue") if isinstance(resp.body, dict) else None
-        return queue if isinstance(queue, list) else []
+        return self._body_field("/v2/queue", resp, "queue", list)
+
+    def _body_field(self, path, resp, key, kind):
+        """``resp.body[key]`` (the body itself when ``key`` is None) when it has the JSON type
+        Marathon sends. Anything else, such as a web page answered with 200, means marathon_url
+        does not lead to Marathon; reading it as "no apps" or "no tasks" would hide that."""
+        if key is None:
+            value = resp.body
+        else:
+            value = resp.body.get(key) if isinstance(resp.body, dict) else None
+        if isinstance(value, kind):
+            return value
+        url = self.base_url + path
+        shape = "list" if kind is list else "object"
+        expected = ("not a JSON %s" % shape) if key is None else ("no '%s' %s" % (key, shape))
+        raise MarathonError(
+            "GET %s returned an unexpected body (%s)" % (redact_url(url), expected),
+            url=url,
+            method="GET",
+            hint=marathon_url_hint(self.params.get("marathon_url")),
+        )
 
     # ---- writes ----------------------------------------------------------------------
 

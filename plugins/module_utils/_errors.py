@@ -171,6 +171,79 @@ class MarathonParameterError(MarathonError):
     """Bad module input found before any request was sent."""
 
 
+# Marathon's own answer for an unknown app (GET app, tasks, versions; DELETE, restart): 404 with
+# {"message": "App '/x' does not exist"} (1.9+ adds "details": []; versions add " in version V").
+_APP_NOT_FOUND = re.compile(r"App '[^']*' does not exist")
+# Marathon's other 404 messages: an unknown group, task, path, deployment, queue entry or no leader.
+_MARATHON_404 = re.compile(r"^(App|Group|Task|Path|DeploymentPlan) .* does not exist|not found in tasks queue|^There is no leader")
+MARATHON_URL_SHAPE = (
+    "the root of the Marathon API, such as http://marathon.example.com:8080 or "
+    "https://dcos.example.com/service/marathon, without /v2"
+)
+
+
+def is_app_not_found(err):
+    """Whether ``err`` is Marathon's own 404 for an unknown app: the only answer that means
+    "absent". A 404 from anything else, such as a proxy's HTML page for a mistyped
+    marathon_url, is an error, or a wrong URL would look like an app that is gone."""
+    if not isinstance(err, MarathonError) or err.status != 404 or not isinstance(err.body, dict):
+        return False
+    message = err.body.get("message")
+    return isinstance(message, str) and _APP_NOT_FOUND.match(message) is not None
+
+
+def _message(body):
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else None
+
+
+def marathon_url_hint(marathon_url):
+    """What marathon_url should look like, naming the value given (without credentials)."""
+    given = redact_url(marathon_url) or ""
+    path = urlsplit(given).path.rstrip("/") if urlsplit is not None and given else ""
+    if path == "/v2" or path.endswith("/v2"):
+        return "Remove the trailing /v2 from marathon_url '%s': it must be %s" % (given, MARATHON_URL_SHAPE)
+    return "Check marathon_url '%s': it must be %s" % (given, MARATHON_URL_SHAPE)
+
+
+def wrong_url_hint(status, body, marathon_url):
+    """A hint when an HTTP error answer shows the request did not reach Marathon's API, else None.
+
+    Marathon 1.6+ answers an unknown path with 500 {"message": "URI not found"} (1.5 and older:
+    404 "URI not found: <path>"); any 404 other than Marathon's JSON "... does not exist" comes
+    from something in front of it (Admin Router, a proxy, another web server)."""
+    message = _message(body)
+    if message is not None and message.startswith("URI not found"):
+        return "Marathon does not know this path. " + marathon_url_hint(marathon_url)
+    if status == 404 and (message is None or not _MARATHON_404.search(message)):
+        return "This is not Marathon's answer for a missing app or task. " + marathon_url_hint(marathon_url)
+    if status == 400 and isinstance(body, str) and "plain http request was sent to https port" in body.lower():
+        # nginx (DC/OS Admin Router) answers plain HTTP on its TLS port this way.
+        return "The server expects HTTPS: use https:// in marathon_url"
+    return None
+
+
+# How a failed exchange looks when the URL's scheme does not match the server: a TLS server
+# resets or closes the connection on a plain HTTP request, or sends a TLS alert (record type
+# 0x15) that http.client reports as a bad status line; a plain HTTP server answers a TLS
+# handshake with text that OpenSSL reports as a wrong version number or record layer failure.
+_TLS_SERVER_SIGNS = re.compile(r"reset by peer|RemoteDisconnected|closed connection without response|BadStatusLine")
+_PLAIN_SERVER_SIGNS = re.compile(r"wrong.version.number|record.layer.failure|packet.length.too.long", re.I)
+
+
+def scheme_mismatch_hint(url, error_text, option="marathon_url"):
+    """A hint for a connection failure that looks like http:// sent to an HTTPS port (or the
+    reverse), else None. ``option`` names the setting the URL came from."""
+    if urlsplit is None or not url or not error_text:
+        return None
+    scheme = urlsplit(url).scheme
+    if scheme == "http" and _TLS_SERVER_SIGNS.search(error_text):
+        return "If that port serves HTTPS, use https:// in %s" % option
+    if scheme == "https" and _PLAIN_SERVER_SIGNS.search(error_text):
+        return "The server answered in plain HTTP, not TLS: use http:// in %s or the HTTPS port" % option
+    return None
+
+
 def http_error(method, url, status, body, content_type=None, reason=None, hint=None):
     """Build the MarathonError for an HTTP error response."""
     summary = summarize_body(status, body, content_type)

@@ -21,7 +21,7 @@ author:
 options:
   app_id:
     description:
-      - Id of one app, for example V(/postgres). RV(app) is V(null) and RV(apps) empty when it does not exist.
+      - Id of one app, for example V(/postgres). RV(app) is V(null) and RV(apps) empty when Marathon answers that it does not exist.
       - Cannot be combined with O(id_prefix) or O(labels).
     type: str
   id_prefix:

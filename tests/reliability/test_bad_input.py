@@ -310,3 +310,59 @@ def test_junk_replies(module_runner, record_property):
         server.close()
     record_property("examples", len(seen))
     record_property("lost", [])
+
+
+# ---- a marathon_url that does not lead to Marathon -----------------------------------------------
+
+HTML_404 = ("<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1>"
+            "</center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n")
+# Each module that reads an app; "absent" must not take a 404 page for a removed app.
+READERS = {
+    "marathon_app absent": ("marathon_app", {"app_id": APP_ID, "state": "absent", "allow_data_loss": True}),
+    "marathon_app present": ("marathon_app", {"definition": BASE_DEF}),
+    "marathon_app_info": ("marathon_app_info", {"app_id": APP_ID}),
+    "marathon_task_info": ("marathon_task_info", {"app_id": APP_ID}),
+}
+
+
+def check_wrong_url(run, url, expect):
+    run.assert_clean()
+    assert run.failed, f"a wrong marathon_url passed as ok: {run.result}"
+    assert expect in run.msg, run.msg
+    assert f"marathon_url '{url}'" in run.msg and "https://dcos.example.com/service/marathon" in run.msg, run.msg
+    assert "<html" not in run.msg.lower(), run.msg
+
+
+@pytest.mark.parametrize("reader", list(READERS))
+def test_html_404_page_is_not_an_absent_app(reader, module_runner, record_property):
+    """A mistyped DC/OS path (Admin Router answers 404 with an HTML page) must fail, not read as "absent"."""
+    record_property("case", f"HTML 404 page for a mistyped marathon_url: {reader}")
+    name, args = READERS[reader]
+    server = RawHttpServer()
+    url = server.url + "/service/marathonx"
+    try:
+        server.answer("GET", 404, HTML_404, "text/html")
+        run = module_runner.run(name, dict(args, marathon_url=url, retries=0))
+    finally:
+        server.close()
+    check_wrong_url(run, url, "HTTP 404: HTML error page titled '404 Not Found'")
+    assert server.writes() == [], server.seen
+    # The first read already fails: no retry, no second read.
+    assert len(server.seen) == 1, server.seen
+    record_property("lost", [])
+
+
+@pytest.mark.parametrize("suffix", ["/v2", "/service/marathonx"])
+@pytest.mark.parametrize("reader", list(READERS))
+def test_unknown_path_names_marathon_url(reader, suffix, bad_lm, module_runner, record_property):
+    """Marathon answers an unknown path (a trailing /v2, a typo) with 500 "URI not found"."""
+    record_property("case", f"marathon_url ending in {suffix}: {reader}")
+    name, args = READERS[reader]
+    url = bad_lm.url + suffix
+    since = time.time()
+    run = module_runner.run(name, dict(args, marathon_url=url, retries=0))
+    check_wrong_url(run, url, "HTTP 500: URI not found")
+    if suffix == "/v2":
+        assert "Remove the trailing /v2 from marathon_url" in run.msg, run.msg
+    assert writes_since(bad_lm, since) == []
+    record_property("lost", [])

@@ -132,7 +132,11 @@ def test_validate_certs_false_works_and_warns(tls_lm, module_runner, record_prop
 def test_plain_http_client_against_https_fails_clearly(tls_lm, module_runner, record_property):
     lm, _pki = tls_lm
     record_property("case", "http:// URL against the HTTPS server")
+    since = time.time()
     run = module_runner.run("marathon_app", _args(lm, marathon_url=lm.url.replace("https://", "http://")))
     run.assert_clean()
     assert run.failed and "http://127.0.0.1" in run.msg, run.msg
+    assert "use https:// in marathon_url" in run.msg, "the message names the way out: " + run.msg
+    # The TLS server never reads the plain request as HTTP: nothing reaches the API.
+    assert log_since(lm, since) == []
     record_property("lost", [])

@@ -8,8 +8,12 @@ Only the backoff sleep is replaced, so the tests do not wait.
 
 from __future__ import annotations
 
+import datetime
 import socket
+import ssl
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -31,6 +35,9 @@ from ansible_collections.dcos.marathon.plugins.module_utils._errors import (
 jwt = pytest.importorskip("jwt")
 rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
 serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
+ec = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ec")
+hashes = pytest.importorskip("cryptography.hazmat.primitives.hashes")
+x509 = pytest.importorskip("cryptography.x509")
 
 
 @pytest.fixture
@@ -122,6 +129,55 @@ def test_get_app_404_is_none(server):
     assert client_for(server.url).get_app("x") is None
 
 
+HTML_404 = "<html><head><title>404 Not Found</title></head><body><center>openresty</center></body></html>"
+
+
+@pytest.mark.parametrize("read", [
+    lambda c: c.get_app("x"),
+    lambda c: c.get_tasks("x"),
+    lambda c: c.get_app_versions("x"),
+    lambda c: c.get_app_version("x", "2015-02-11T09:31:21.245Z"),
+], ids=["get_app", "get_tasks", "get_app_versions", "get_app_version"])
+def test_html_404_from_a_mistyped_url_is_an_error_not_absent(server, read):
+    server.add("GET", "/service/marathonx/", 404, HTML_404, sticky=True)
+    with pytest.raises(MarathonError) as e:
+        read(client_for(server.url + "/service/marathonx"))
+    msg = str(e.value)
+    assert e.value.status == 404 and "HTML error page titled '404 Not Found'" in msg, msg
+    assert "Check marathon_url '%s/service/marathonx'" % server.url in msg, msg
+    assert "https://dcos.example.com/service/marathon" in msg and "<html" not in msg, msg
+    assert len(server.seen) == 1
+
+
+@pytest.mark.parametrize("url_path", ["/v2", "/v2/"])
+def test_trailing_v2_gets_a_hint_naming_marathon_url(server, url_path):
+    # Marathon 1.6+ answers an unknown path (here /v2/v2/apps/x) with 500 "URI not found".
+    server.add("GET", "/v2/v2/apps/x", 500, {"message": "URI not found"})
+    with pytest.raises(MarathonError) as e:
+        client_for(server.url + url_path).get_app("x")
+    msg = str(e.value)
+    assert msg.startswith("GET %s/v2/v2/apps/x failed with HTTP 500: URI not found. " % server.url), msg
+    assert "Remove the trailing /v2 from marathon_url '%s%s'" % (server.url, url_path) in msg, msg
+    assert "http://marathon.example.com:8080" in msg, msg
+
+
+@pytest.mark.parametrize("read,path", [
+    (lambda c: c.list_apps(), "/v2/apps"),
+    (lambda c: c.get_tasks(), "/v2/tasks"),
+    (lambda c: c.get_tasks("x"), "/v2/apps/x/tasks"),
+    (lambda c: c.get_deployments(), "/v2/deployments"),
+    (lambda c: c.get_queue(), "/v2/queue"),
+    (lambda c: c.get_app("x"), "/v2/apps/x"),
+], ids=["list_apps", "all tasks", "app tasks", "deployments", "queue", "app"])
+def test_a_web_page_answered_with_200_is_not_an_empty_list(server, read, path):
+    server.add("GET", path, 200, "<html><body>Welcome to nginx</body></html>")
+    with pytest.raises(MarathonError) as e:
+        read(client_for(server.url))
+    msg = str(e.value)
+    assert msg.startswith("GET %s%s returned an unexpected body" % (server.url, path)), msg
+    assert "Check marathon_url" in msg, msg
+
+
 def test_token_header_and_dcos_path(server):
     server.answers.append(("GET", "/service/marathon/v2/apps/postgres", (200, APP, {})))
     c = client_for(server.url, dcos_acs_token="tok123")
@@ -172,6 +228,62 @@ def test_connection_refused_is_retried_then_reported():
     assert len(sleeps) == 2
     assert "could not connect" in str(e.value) and "after 3 attempt(s)" in str(e.value)
     assert "marathon_url" in str(e.value)
+
+
+def test_read_timeout_says_timed_out_once():
+    # A listening socket that never accepts: the request is sent and no answer ever comes.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        c = client_for("http://127.0.0.1:%d" % silent.getsockname()[1], retries=0, request_timeout=0.2)
+        with pytest.raises(MarathonConnectionError) as e:
+            c.get_app("x")
+    finally:
+        silent.close()
+    msg = str(e.value)
+    assert "failed after 1 attempt(s): timed out waiting 0.2s for an answer. " in msg, msg
+    assert msg.count("timed out") == 1, msg
+
+
+def _self_signed(tmp_path):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_http_url_on_an_https_port_hints_https(tmp_path):
+    cert, key = _self_signed(tmp_path)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(MarathonConnectionError) as e:
+            client_for("http://127.0.0.1:%d" % httpd.server_address[1], retries=0).get_app("x")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    msg = str(e.value)
+    assert "could not connect" in msg and "use https:// in marathon_url" in msg, msg
+
+
+def test_https_url_on_a_plain_http_port_hints_http(server):
+    with pytest.raises(MarathonConnectionError) as e:
+        client_for(server.url.replace("http://", "https://"), retries=0).get_app("x")
+    msg = str(e.value)
+    assert "TLS error" in msg and "use http:// in marathon_url" in msg, msg
+    assert server.seen == []
 
 
 def test_create_after_lost_answer_rereads_and_does_not_resend_when_present(server):
