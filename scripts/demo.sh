@@ -18,6 +18,9 @@ PY="$VENV/bin/python"
 PLAYBOOK="$VENV/bin/ansible-playbook"
 ANSIBLE="$VENV/bin/ansible"
 TIME_SCALE=${DEMO_TIME_SCALE:-10}
+# PostgreSQL is healthy within seconds at this time scale: a task that cannot start fails the
+# demo after this long, not after the role's production default of 600 s.
+WAIT_TIMEOUT=${DEMO_WAIT_TIMEOUT:-180}
 APP_ID=/postgres
 # Run from the repository root, the localmarathon/ project directory would
 # shadow the installed localmarathon package; keep the cwd off sys.path.
@@ -51,6 +54,8 @@ on_exit() {
     printf 'localmarathon is still running; stop it with: PYTHONSAFEPATH=1 %s -m localmarathon.ctl down --data-dir %s\n' "$PY" "$DEMO_DIR" >&2
 }
 trap on_exit EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 for tool in "$PY" "$PLAYBOOK" "$ANSIBLE"; do
     [[ -x "$tool" ]] || fail "$tool is missing; run 'make venv' (make demo does it)"
@@ -78,7 +83,7 @@ except KeyError:
 try:
     images.ensure_reachable(Path(sys.argv[1]) / "probe", pw, None, "the data directory")
 except images.LaunchError as err:
-    sys.exit(str(err).replace("Failed to launch container: ", ""))
+    sys.exit(str(err).replace("Failed to launch container: ", "").replace(sys.argv[1] + "/probe", sys.argv[1]))
 PY
 }
 if [[ -z "${DEMO_DIR:-}" ]]; then
@@ -155,11 +160,10 @@ PY
 then
     say "localmarathon is already running at $(cat "$DEMO_DIR/localmarathon.url") (data in $DEMO_DIR/)"
 else
-    # The data holds the demo password in the app definition: readable by this user only,
-    # while the postgres user can still pass through to its own PGDATA.
-    (umask 077 && mkdir -p "$DEMO_DIR") && chmod 0711 "$DEMO_DIR"
+    # Other users may pass through (the postgres user must, to its PGDATA) but not list it.
+    mkdir -p "$DEMO_DIR" && chmod 0711 "$DEMO_DIR"
     started_here=1
-    url=$(umask 077 && "$PY" -m localmarathon.ctl up --data-dir "$DEMO_DIR" --port 0 --agents 1 --time-scale "$TIME_SCALE" | tail -n 1) ||
+    url=$("$PY" -m localmarathon.ctl up --data-dir "$DEMO_DIR" --port 0 --agents 1 --time-scale "$TIME_SCALE" | tail -n 1) ||
         fail "localmarathon did not start; see $DEMO_DIR/localmarathon.log"
     say "started localmarathon at $url (data in $DEMO_DIR/, time scale $TIME_SCALE)"
 fi
@@ -169,7 +173,7 @@ export MARATHON_URL
 step "Deploy PostgreSQL with a persistent volume ($APP_ID)"
 say "ansible-playbook playbooks/deploy.yml -e state=started"
 say "(the tutorial's app: postgres image, 100 MiB local volume 'pgdata', PGDATA on it, TCP health check)"
-"$PLAYBOOK" playbooks/deploy.yml -e state=started || fail "deploy.yml did not deploy $APP_ID"
+"$PLAYBOOK" playbooks/deploy.yml -e stateful_postgres_wait_timeout="$WAIT_TIMEOUT" -e state=started || fail "deploy.yml did not deploy $APP_ID"
 
 step "List the tasks (dcos marathon task list $APP_ID)"
 info=$(task_info) || fail "could not list the tasks"
@@ -194,7 +198,7 @@ say "INSERT INTO tutorial: row $row_id = '$marker'"
 
 step "Stop the service (dcos marathon app stop $APP_ID): scale to 0, keep the volume"
 say "ansible-playbook playbooks/deploy.yml -e state=stopped"
-"$PLAYBOOK" playbooks/deploy.yml -e state=stopped || fail "deploy.yml did not stop $APP_ID"
+"$PLAYBOOK" playbooks/deploy.yml -e stateful_postgres_wait_timeout="$WAIT_TIMEOUT" -e state=stopped || fail "deploy.yml did not stop $APP_ID"
 
 step "List the tasks again: the instance is suspended on the same volume"
 info=$(task_info) || fail "could not list the tasks"
@@ -210,7 +214,7 @@ say "STARTED is N/A, the volume is still $volume, and nothing answers on $hostpo
 
 step "Start the service again (dcos marathon app start $APP_ID)"
 say "ansible-playbook playbooks/deploy.yml -e state=started"
-"$PLAYBOOK" playbooks/deploy.yml -e state=started || fail "deploy.yml did not start $APP_ID"
+"$PLAYBOOK" playbooks/deploy.yml -e stateful_postgres_wait_timeout="$WAIT_TIMEOUT" -e state=started || fail "deploy.yml did not start $APP_ID"
 info=$(task_info) || fail "could not list the tasks"
 print_tasks "$info"
 [[ $(field "$info" 'len(t) == 1 and s["running"] == 1 and s["healthy"] == 1') == True ]] ||
