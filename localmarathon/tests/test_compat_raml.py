@@ -43,6 +43,10 @@ def test_every_endpoint_answers_in_raml_types(lm):
     api.put("/v2/apps/g/db", json={"instances": 0})
     wait_for(lambda: api.get("/v2/apps/g/db/tasks").json()["tasks"][0]["state"] == "TASK_KILLED", 10, "suspended")
     api.get("/v2/tasks")
+    # The writes to /g/web above start deployments of their own; a PUT while one still runs is refused
+    # with 409 (the app is locked), so the stalled one starts only once they are done.
+    wait_for(lambda: not [d for d in api.get("/v2/deployments").json() if "/g/web" in d["affectedApps"]], 10,
+             "the deployments of /g/web to finish")
     requests.post(lm.url + "/_localmarathon/faults", json={"kind": "stall_deployment", "app_id": "/g/web"})
     dep = api.put("/v2/apps/g/web", json={"instances": 3}).json()["deploymentId"]
     api.get("/v2/deployments")
