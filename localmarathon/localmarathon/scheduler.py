@@ -28,6 +28,7 @@ ACTIVE = {"TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING", "TASK
 # States after which Marathon records a lastTaskFailure (TaskFailure.isFailure).
 FAILURE_STATES = {"TASK_FAILED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED", "TASK_GONE", "TASK_UNKNOWN"}
 HOST_PORT_RANGE = (31000, 32000)
+OFFER_INTERVAL = 1.0  # seconds between two offers of an agent to an instance no offer matched
 MAX_VERSIONS = 50  # --zk_max_versions default (§3.1.8)
 HOST = "127.0.0.1"
 
@@ -35,6 +36,14 @@ HOST = "127.0.0.1"
 def _appmodel():
     from . import appmodel  # LM-MODEL's module; imported lazily so this one loads without it
     return appmodel
+
+
+class NoMatchingOffer(RuntimeError):
+    """No agent offers what an instance needs; it waits in the launch queue, as with Mesos."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason  # Marathon's NoOfferMatchReason, e.g. InsufficientPorts
 
 
 def is_active(task: dict | None) -> bool:
@@ -66,6 +75,9 @@ class Cluster:
         self.monitors: dict[str, list] = {}    # task id → health monitors
         self.agents: dict = {}
         self.used_host_ports: set[int] = set()
+        # Instances no offer matched: instance id -> time of the next offer, app id -> declined-offer summary.
+        self.next_offer_at: dict[str, float] = {}
+        self.declined: dict[str, dict] = {}
         self._dirty = False
         self._stopping = False
         self._thread = None
@@ -239,6 +251,7 @@ class Cluster:
             if new_rec is None:
                 self.apps.pop(app_id, None)
                 self.versions.pop(app_id, None)
+                self.declined.pop(app_id, None)
             elif new_rec["version"] == version:
                 if self.apps.get(app_id, {}).get("app") != new_rec["app"] or app_id in restart_ids:
                     self.backoff.pop(app_id, None)  # a new config starts without launch delay
@@ -368,13 +381,27 @@ class Cluster:
         if task:
             self.task_index.pop(task["id"], None)
         self.instances.pop(inst["id"], None)
+        self.next_offer_at.pop(inst["id"], None)
         self._dirty = True
+
+    def _decline_offer_locked(self, inst: dict, exc: NoMatchingOffer, now: float) -> None:
+        """Record one unmatched offer; the next one comes after OFFER_INTERVAL (scaled)."""
+        if inst["id"] not in self.next_offer_at:
+            log.info("instance %s waits for an offer: %s", inst["id"], exc)
+        self.next_offer_at[inst["id"]] = now + OFFER_INTERVAL / self.time_scale
+        summary = self.declined.setdefault(inst["appId"], {"count": 0, "reasons": {}})
+        summary["count"] += 1
+        summary["at"] = now
+        summary["reasons"][exc.reason] = summary["reasons"].get(exc.reason, 0) + 1
 
     def _allocate_ports(self, wanted: list[int]) -> list[int]:
         out = []
         lo, hi = HOST_PORT_RANGE
         for want in wanted:
             if want:
+                # Mesos offers a port only while no task holds it; the agents here share one host's ports.
+                if want in self.used_host_ports or want in out:
+                    raise NoMatchingOffer("InsufficientPorts", f"host port {want} is held by another task")
                 out.append(want)
                 continue
             start = random.randint(lo, hi)
@@ -393,15 +420,17 @@ class Cluster:
         from .agent import LaunchSpec
         app = self.app_definition(inst["appId"], inst["runVersion"])
         res = inst.get("reservation")
-        inst["incarnation"] += 1
-        task_id = f"{inst['id']}._app.{inst['incarnation']}"
         wanted = _host_port_requests(app)
         if res and len(res.get("ports", [])) == len(wanted):
             ports = list(res["ports"])  # resident: the host ports are part of the reservation
         else:
-            ports = self._allocate_ports(wanted)
+            ports = self._allocate_ports(wanted)  # may raise before anything of the instance changed
             if res is not None:
                 res["ports"] = list(ports)
+        self.next_offer_at.pop(inst["id"], None)
+        self.declined.pop(inst["appId"], None)  # a new launch attempt starts a new summary
+        inst["incarnation"] += 1
+        task_id = f"{inst['id']}._app.{inst['incarnation']}"
         if res is None and inst.get("task") is not None:
             inst["agentId"] = self._pick_agent()  # only resident instances are pinned to an agent
         volumes = {}
@@ -826,9 +855,11 @@ class Cluster:
             if goal == "Running":
                 if not is_active(task):
                     b = self.backoff.get(inst["appId"])
-                    if b is None or b["until"] <= now:
+                    if (b is None or b["until"] <= now) and self.next_offer_at.get(inst["id"], 0) <= now:
                         try:
                             self._launch_locked(inst, effects)
+                        except NoMatchingOffer as exc:
+                            self._decline_offer_locked(inst, exc, now)
                         except RuntimeError as exc:
                             log.error("cannot launch %s: %s", inst["id"], exc)
             elif is_active(task):
@@ -958,10 +989,18 @@ class Cluster:
                 continue
             b = self.backoff.get(app_id)
             left = max(0.0, (b["until"] - now) * self.time_scale) if b else 0.0
+            declined = self.declined.get(app_id)
+            offers = {"processedOffersCount": 0, "unusedOffersCount": 0}
+            if declined:
+                offers = {"processedOffersCount": declined["count"], "unusedOffersCount": declined["count"],
+                          "lastUnusedOfferAt": format_ts(declined["at"]),
+                          "rejectSummaryLaunchAttempt": [
+                              {"reason": reason, "declined": n, "processed": declined["count"]}
+                              for reason, n in sorted(declined["reasons"].items())]}
             out.append({"count": len(waiting), "role": rec["app"].get("role", self.mesos_role),
                         "delay": {"timeLeftSeconds": int(math.ceil(left)), "overdue": left <= 0},
                         "since": self.queue_since.get(app_id, format_ts(now)),
-                        "processedOffersSummary": {"processedOffersCount": 0, "unusedOffersCount": 0},
+                        "processedOffersSummary": offers,
                         "app": am.app_for_output(rec["app"], rec["version"], rec["versionInfo"])})
         return out
 

@@ -99,6 +99,16 @@ def _is_num(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+# Since ansible-core 2.19 a quoted "{{ port }}" keeps the type of its result (a number), so the
+# hint names | string. The value itself is never shown: an environment value may be a secret.
+_STRING_HINT = ("; quote a literal ('5432') and add | string to a template (\"{{ port | string }}\"): "
+                "since ansible-core 2.19 a quoted \"{{ port }}\" is still a number")
+
+
+def _type_name(value):
+    return "null" if value is None else type(value).__name__
+
+
 def validate_definition(defn, field="definition"):
     """Shape checks on a desired definition, before any request.
 
@@ -138,13 +148,12 @@ def validate_definition(defn, field="definition"):
     if need("env", dict, "a mapping of names to strings"):
         for key, value in defn["env"].items():
             if not (isinstance(value, str) or (isinstance(value, dict) and set(value) == {"secret"})):
-                problems.append(
-                    "%s.env.%s must be a string (quote numbers and booleans) or {secret: <name>}" % (field, key)
-                )
+                problems.append("%s.env.%s must be a string or {secret: <name>}, got %s%s"
+                                % (field, key, _type_name(value), _STRING_HINT))
     if need("labels", dict, "a mapping of names to strings"):
         for key, value in defn["labels"].items():
             if not isinstance(value, str):
-                problems.append("%s.labels.%s must be a string (quote numbers and booleans)" % (field, key))
+                problems.append("%s.labels.%s must be a string, got %s%s" % (field, key, _type_name(value), _STRING_HINT))
     if need("constraints", list, "a list of [field, operator, value] lists"):
         for i, c in enumerate(defn["constraints"]):
             if not (isinstance(c, list) and 2 <= len(c) <= 3 and all(isinstance(x, str) for x in c)):

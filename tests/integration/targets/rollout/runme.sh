@@ -60,6 +60,7 @@ all:
         us:
           marathon_url: "${URL[us]}"
           stateful_postgres_instances: 2
+          stateful_postgres_independent_instances: true
     canary:
       hosts:
         canary: {}

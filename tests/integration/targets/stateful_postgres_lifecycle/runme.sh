@@ -2,8 +2,10 @@
 # The tutorial's life cycle with playbooks/deploy.yml on a real localmarathon and a real
 # PostgreSQL: a row written before the stop is read after the start, the volume
 # (persistence id) never changes, a rerun sends no write, removal is refused without
-# allow_data_loss and with it removes the app and its volume directory. The database
-# password must never appear in any output.
+# allow_data_loss and with it removes the app and its volume directory. A new password is
+# refused while the data directory keeps the old one, and applied after ALTER ROLE; present
+# warns when it keeps an instance count other than stateful_postgres_instances. No database
+# password may appear in any output, even with -vvv.
 set -euo pipefail
 
 # shellcheck source=../setup_localmarathon/localmarathon.sh
@@ -67,6 +69,12 @@ expect() { [[ $(q "$1") == True ]] || fail "$2 (info: $(cat "$WORK/info.json"))"
 psql_at() {
     PGPASSWORD=$PASSWORD PGCONNECT_TIMEOUT=5 psql "host=127.0.0.1 port=$1 user=postgres dbname=postgres" -X -q -v ON_ERROR_STOP=1 -At "${@:2}"
 }
+# log_has <text>: the last log contains text, also when the output wrapped it over lines
+log_has() {
+    local text
+    text=$(tr '\n' ' ' <"$LAST_LOG" | tr -s ' ')
+    [[ "$text" == *"$1"* ]]
+}
 recap_changed() { grep -E "^cluster +: " "$LAST_LOG" | sed -E 's/.*changed=([0-9]+).*/\1/'; }
 
 echo "== deploy"
@@ -90,6 +98,7 @@ deploy 0
 after=$(lm_writes "$LM_URL")
 [[ "$before" == "$after" ]] || fail "a rerun of deploy.yml made $((after - before)) write(s)"
 [[ $(recap_changed) == 0 ]] || fail "a rerun of deploy.yml reported changes"
+if log_has "stateful_postgres_instances is"; then fail "a warning about the instance count on a rerun"; fi
 
 echo "== stop in check mode: reported, not done"
 before=$(lm_writes "$LM_URL")
@@ -110,6 +119,9 @@ before=$(lm_writes "$LM_URL")
 deploy 0 -e state=stopped
 deploy 0
 [[ $(lm_writes "$LM_URL") == "$before" ]] || fail "rerunning on a stopped service wrote to Marathon"
+log_has "/postgres has 0 instance(s) and stateful_postgres_instances is 1: state present keeps the live count" ||
+    fail "present on a stopped service does not warn that it keeps 0 instances"
+log_has "Apply it with state=started" || fail "the instance count warning does not say how to apply it"
 info
 expect 's["running"] == 0 and s["suspended"] == 1' "present must not start a stopped service"
 
@@ -121,6 +133,43 @@ expect 'len(t) == 1 and s["running"] == 1 and s["healthy"] == 1 and t[0]["id"].e
 PORT=$(q 't[0]["ports"][0]')
 got=$(psql_at "$PORT" -c "SELECT note FROM tutorial")
 [[ "$got" == "$MARKER" ]] || fail "read '$got' after the start, expected '$MARKER'"
+
+echo "== a new password is refused, running or stopped: the data directory keeps the old one"
+OLD_PASSWORD=$PASSWORD
+NEW_PASSWORD="pg-$RANDOM$RANDOM-rotated"
+# In a vars file, so that only the role could print it.
+printf 'stateful_postgres_password: "%s"\n' "$NEW_PASSWORD" > "$WORK/new-password.yml"
+before=$(lm_writes "$LM_URL")
+deploy 2 -vvv -e @"$WORK/new-password.yml"
+log_has "stateful_postgres_password differs from the password /postgres was deployed with" ||
+    fail "the refusal does not name stateful_postgres_password"
+log_has "reads POSTGRES_PASSWORD only when it initializes an empty data directory" ||
+    fail "the refusal does not say why"
+log_has "ALTER ROLE \"postgres\" WITH PASSWORD" || fail "the refusal does not say how to rotate"
+deploy 2 -vvv --check -e state=stopped -e @"$WORK/new-password.yml"
+log_has "stateful_postgres_password differs" || fail "check mode did not refuse the new password"
+[[ $(lm_writes "$LM_URL") == "$before" ]] || fail "a refused password change wrote to Marathon"
+[[ $(psql_at "$PORT" -c "SELECT note FROM tutorial") == "$MARKER" ]] || fail "the old password no longer works"
+
+echo "== rotate: ALTER ROLE in the server, then the variable"
+psql_at "$PORT" -c "ALTER ROLE postgres WITH PASSWORD '$NEW_PASSWORD'"
+PASSWORD=$NEW_PASSWORD
+before=$(lm_writes "$LM_URL")
+deploy 2 -e @"$WORK/new-password.yml"
+log_has "stateful_postgres_password_rotated=true" || fail "the refusal does not name stateful_postgres_password_rotated"
+[[ $(lm_writes "$LM_URL") == "$before" ]] || fail "a refused password change wrote to Marathon"
+deploy 0 -e @"$WORK/new-password.yml" -e stateful_postgres_password_rotated=true
+[[ $(recap_changed) -ge 1 ]] || fail "the new password was not deployed"
+info
+expect 's["running"] == 1 and s["healthy"] == 1' "one running, healthy task after the password change"
+[[ $(q 't[0]["local_volumes"][0]["persistence_id"]') == "$VOLUME" ]] || fail "the task moved off volume $VOLUME"
+PORT=$(q 't[0]["ports"][0]')
+[[ $(psql_at "$PORT" -c "SELECT note FROM tutorial") == "$MARKER" ]] || fail "the new password does not work"
+if PGPASSWORD=$OLD_PASSWORD PGCONNECT_TIMEOUT=5 psql "host=127.0.0.1 port=$PORT user=postgres dbname=postgres" \
+    -X -q -At -c "SELECT 1" >/dev/null 2>&1; then fail "the old password still works"; fi
+before=$(lm_writes "$LM_URL")
+deploy 0 -e @"$WORK/new-password.yml"
+[[ $(lm_writes "$LM_URL") == "$before" && $(recap_changed) == 0 ]] || fail "a rerun with the new password wrote"
 
 echo "== absent without allow_data_loss: refused"
 before=$(lm_writes "$LM_URL")
@@ -145,5 +194,7 @@ before=$(lm_writes "$LM_URL")
 deploy 0 -e state=absent -e allow_data_loss=true
 [[ $(lm_writes "$LM_URL") == "$before" ]] || fail "removing a missing app wrote to Marathon"
 
-if grep -l -F -- "$PASSWORD" "$WORK"/*.log; then fail "the database password appears in the output above"; fi
+for secret in "$OLD_PASSWORD" "$NEW_PASSWORD"; do
+    if grep -l -F -- "$secret" "$WORK"/*.log; then fail "a database password appears in the output above"; fi
+done
 echo "stateful_postgres life cycle: all checks passed"

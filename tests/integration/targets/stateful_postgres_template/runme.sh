@@ -70,6 +70,9 @@ bad stateful_postgres_pgdata_subdir '{"stateful_postgres_pgdata_subdir": "/var/l
 bad stateful_postgres_password '{"stateful_postgres_password": ""}'
 bad stateful_postgres_password_secret '{"stateful_postgres_password_secret": "pg/pw"}'
 bad stateful_postgres_instances '{"stateful_postgres_instances": "many"}'
+# No replication: two instances would be two unrelated databases behind one address.
+bad "stateful_postgres_instances is 2, but the role sets up no replication: each instance is a separate PostgreSQL server" \
+    '{"stateful_postgres_instances": 2}'
 bad stateful_postgres_state '{"state": "running"}'
 bad stateful_postgres_network_mode '{"stateful_postgres_network_mode": "host"}'
 bad stateful_postgres_network_name '{"stateful_postgres_network_name": "dcos"}'
@@ -83,8 +86,35 @@ bad "stateful_postgres_volume_name .*; stateful_postgres_container_port " \
 [[ $(lm_writes) == "$writes_before" ]] || { echo "FAILED: bad variables reached Marathon with a write" >&2; exit 1; }
 if grep -q -F -- "$TEST_PG_PASSWORD" "$LOG"; then echo "FAILED: the password appears in the output" >&2; exit 1; fi
 
+echo "== an app whose fixed host port another task holds is not placed, and the role fails"
+HOST_PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+deploy_app() {
+    ansible-playbook -i inventory.yml dcos.marathon.deploy -e state=started \
+        -e "{\"stateful_postgres_app_id\": \"$1\", \"stateful_postgres_host_port\": $HOST_PORT}" "${@:2}" >"$LOG" 2>&1
+}
+deploy_app /tpl/port-a || { cat "$LOG"; echo "FAILED: /tpl/port-a did not start" >&2; exit 1; }
+rc=0
+deploy_app /tpl/port-b -e stateful_postgres_wait_timeout=10 || rc=$?
+cat "$LOG"
+((rc != 0)) || { echo "FAILED: the role succeeded with /tpl/port-b on a host port /tpl/port-a holds" >&2; exit 1; }
+grep -q -E "^\[ERROR\].*'/tpl/port-b'" "$LOG" || { echo "FAILED: the failure does not name /tpl/port-b" >&2; exit 1; }
+"$PY" - "$LM_URL" "$HOST_PORT" <<'PY'
+import json, sys, urllib.request
+url, port = sys.argv[1], int(sys.argv[2])
+def get(path):
+    with urllib.request.urlopen(url + path, timeout=10) as r:
+        return json.load(r)
+held = [t for t in get("/v2/tasks")["tasks"] if port in t["ports"]]
+assert [t["appId"] for t in held] == ["/tpl/port-a"], held
+(entry,) = [e for e in get("/v2/queue")["queue"] if e["app"]["id"] == "/tpl/port-b"]
+reasons = [r["reason"] for r in entry["processedOffersSummary"].get("rejectSummaryLaunchAttempt", [])]
+assert reasons == ["InsufficientPorts"], entry["processedOffersSummary"]
+print("port %d: held by /tpl/port-a only; /tpl/port-b waits for an offer (InsufficientPorts)" % port)
+PY
+if grep -q -F -- "$TEST_PG_PASSWORD" "$LOG"; then echo "FAILED: the password appears in the output" >&2; exit 1; fi
+
 echo "== clean up"
-for app in /tpl/defaults /tpl/custom /tpl/overlay; do
+for app in /tpl/defaults /tpl/custom /tpl/overlay /tpl/port-a /tpl/port-b; do
     ansible-playbook -i inventory.yml dcos.marathon.deploy -e "{\"stateful_postgres_app_id\": \"$app\"}" \
         -e state=absent -e allow_data_loss=true >"$LOG" 2>&1 || { cat "$LOG"; exit 1; }
 done

@@ -722,6 +722,15 @@ def test_validate_definition_names_the_field(defn, expected):
     assert problems and any(expected in p for p in problems), problems
 
 
+def test_validate_string_hint_names_the_string_filter_and_hides_the_value():
+    # ansible-core 2.19 renders a quoted "{{ port }}" as a number: quoting is no fix, | string is.
+    problems = validate_definition({"id": "/a", "env": {"PORT": 5432, "DB_PASSWORD": 918273}, "labels": {"tier": 1}})
+    assert len(problems) == 3, problems
+    for problem in problems:
+        assert "got int" in problem and "{{ port | string }}" in problem, problem
+    assert not any("918273" in p for p in problems), problems
+
+
 def test_validate_real_definitions_clean():
     for rel in list(LIVE) + [APPS + "healthcheck-and-volume.json", APPS + "external-volume-mesos-app.json"]:
         assert validate_definition(load(rel)) == [], rel
