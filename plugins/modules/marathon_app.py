@@ -39,10 +39,13 @@ options:
     type: dict
   src:
     description:
-      - Path of a JSON or YAML file with the app definition, instead of O(definition).
+      - Path of a JSON or YAML file with the app definition, instead of O(definition). Either format is
+        accepted whatever the file is named.
       - The file is read by the module, that is on the host the task runs on (usually the controller, with
-        C(connection=local)). A relative path is relative to the module's working directory, not to the
-        playbook; use an absolute path, for example V({{ playbook_dir }}/files/web.json).
+        C(connection=local)). A relative path is resolved against the module's working directory: with
+        C(ansible-playbook) and C(connection=local) that is the directory of the playbook, not that of a role
+        or of an included task file. An absolute path, for example V({{ playbook_dir }}/files/web.json), says
+        so explicitly. When the file is not found, the message shows the path that was tried.
     type: path
   state:
     description:
@@ -439,22 +442,29 @@ class AppRunner(object):
     # ---- input -----------------------------------------------------------------------
 
     def _load_src(self, path):
-        if not os.path.isfile(path):
-            raise _Fail("src '%s' is not a readable file" % path)
+        # The module's working directory decides a relative path; show where it looked.
+        resolved = os.path.abspath(path)
+        shown = "'%s'" % path if resolved == path else "'%s' (resolved to '%s')" % (path, resolved)
+        if not os.path.isfile(resolved):
+            raise _Fail("src %s is not a readable file" % shown)
         try:
-            with open(path, "r") as f:
+            with open(resolved, "r") as f:
                 text = f.read()
         except (IOError, OSError) as e:
-            raise _Fail("src '%s' cannot be read: %s" % (path, to_native(e.strerror)))
+            raise _Fail("src %s cannot be read: %s" % (shown, to_native(e.strerror)))
         try:
             return json.loads(text)
         except ValueError as json_error:
-            if path.endswith(".json") or not HAS_YAML:
-                raise _Fail("src '%s' is not valid JSON: %s" % (path, to_native(json_error)))
+            if not HAS_YAML:
+                raise _Fail("src %s is not valid JSON: %s (YAML is accepted too, but PyYAML is not installed)"
+                            % (shown, to_native(json_error)))
+            json_problem = to_native(json_error)
+        # JSON or YAML whatever the file is named.
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as e:
-            raise _Fail("src '%s' is neither valid JSON nor valid YAML: %s" % (path, to_native(e).splitlines()[0]))
+            raise _Fail("src %s is not valid JSON (%s) nor valid YAML (%s); either format is accepted, "
+                        "whatever the file name" % (shown, json_problem, to_native(e).splitlines()[0]))
 
     def validate_input(self):
         p = self.p

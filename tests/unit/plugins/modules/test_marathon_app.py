@@ -105,6 +105,25 @@ def test_src_yaml_and_json(server, run, tmp_path):
     assert code == 1 and "is not valid JSON" in out["msg"]
 
 
+def test_yaml_in_a_file_named_json_is_read(server, run, tmp_path):
+    server.add("GET", "/v2/apps/web", 200, live())
+    path = tmp_path / "web.json"
+    path.write_text("id: /web\ncmd: exec sleep 3600\ncpus: 0.1\nmem: 32\nenv:\n  DB_PASSWORD: pw-live-1\n")
+    code, out = run({"marathon_url": server.url, "src": str(path)})
+    assert code == 0 and out["changed"] is False, out.get("msg")
+    path.write_text("id: [unclosed\n")
+    code, out = run({"marathon_url": server.url, "src": str(path)})
+    assert code == 1 and "nor valid YAML" in out["msg"] and "either format is accepted" in out["msg"]
+
+
+def test_relative_src_not_found_shows_the_resolved_path(server, run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out = run({"marathon_url": server.url, "src": "files/web.json"})
+    assert code == 1
+    assert "src 'files/web.json' (resolved to '%s/files/web.json') is not a readable file" % tmp_path in out["msg"]
+    assert server.seen == []
+
+
 def test_no_change_is_one_get_and_masks_secrets(server, run):
     server.add("GET", "/v2/apps/web", 200, live())
     code, out = run({"marathon_url": server.url, "definition": DESIRED})
