@@ -55,8 +55,10 @@ options:
       - V(started) scales a stopped app up again. Without O(instances) it brings back as many instances as are
         suspended (stopped resident instances, which reuse their volumes), else the count of the definition,
         else 1. An app that already runs keeps its count.
-      - V(restarted) restarts all tasks (C(POST /v2/apps/{id}/restart)); it reports a change every time. It
-        fails on an app with 0 instances.
+      - V(restarted) restarts all tasks (C(POST /v2/apps/{id}/restart)); it reports a change every time. A
+        definition that changes more than C(instances) already replaces every task, so no restart follows it.
+        On a stopped app (0 instances), O(instances) or a definition (whose C(instances) defaults to 1) starts it
+        with one write whose tasks are new, and no restart follows; without either it fails before any write.
       - V(absent) removes the app. An app with persistent volumes is only removed with O(allow_data_loss=true).
       - V(stopped), V(started) and V(restarted) create a missing app first when a definition is given, and fail
         otherwise. A new app is not restarted again.
@@ -419,6 +421,14 @@ class _Locked(Exception):
         self.ids = ids
 
 
+class _AppAppeared(Exception):
+    """The POST of a new app met an app of that id created meanwhile (another run)."""
+
+    def __init__(self, error):
+        super(_AppAppeared, self).__init__(str(error))
+        self.error = error
+
+
 class _Fail(Exception):
     def __init__(self, msg, **extra):
         super(_Fail, self).__init__(msg)
@@ -605,10 +615,10 @@ class AppRunner(object):
 
     def _finish_app(self, app):
         self.result["app"] = mask_app(app, self.secret_env) if app else None
+        self.result["tasks_running"] = (app or {}).get("tasksRunning", 0) or 0
+        self.result["tasks_healthy"] = (app or {}).get("tasksHealthy", 0) or 0
         if app:
             self._remember_live_secrets(app)
-            self.result["tasks_running"] = app.get("tasksRunning", 0) or 0
-            self.result["tasks_healthy"] = app.get("tasksHealthy", 0) or 0
             if app.get("version"):
                 self.result["version"] = app["version"]
 
@@ -650,7 +660,13 @@ class AppRunner(object):
             self.result["changed"] = True
             self.result["app"] = mask_app(desired_norm, self.secret_env)
             return
-        self._send(None, lambda: self.client.create_app(body, force=self.p["force"]))
+        try:
+            self._send(None, lambda: self.client.create_app(body, force=self.p["force"]))
+        except MarathonError as e:
+            if e.status == 409:
+                # Created by someone else since our GET: read it and converge instead.
+                raise _AppAppeared(e)
+            raise
         self._follow(body.get("instances", 1), body)
 
     def converge(self, live, body):
@@ -775,23 +791,30 @@ class AppRunner(object):
         body = self._desired_body(live) if self.defn is not None else None
         if body is not None:
             target = self._desired_norm(body, live).get("instances", 1)
+        elif self.p["instances"] is not None:
+            target = self.p["instances"]
         else:
             target = live.get("instances", 0)
         if not target:
             raise _Fail(
-                "App '%s' has 0 instances, so there is nothing to restart; use state=started to start it" % self.app_id
+                "App '%s' has 0 instances, so there is nothing to restart; use state=started to start it, or give "
+                "instances (or a definition) to start it with state=restarted" % self.app_id
             )
+        was_stopped = not live.get("instances")
         kind = None
         if body is not None:
             kind = self.converge(live, body)
-            if kind == "config":
-                # A config change already replaced every task.
-                return
-            if kind is not None and not self.module.check_mode:
-                live = self.client.get_app(self.app_id) or live
+        elif target != live.get("instances"):
+            kind = "scale" if self.scale(live, target) else None
         else:
             live_norm = normalize_app_definition(live)
             self._set_diff(live_norm, live_norm)
+        if kind == "config" or (kind == "scale" and was_stopped):
+            # A config change replaced every task, and starting a stopped app launched new ones:
+            # restarting them again would only roll fresh tasks (and a database) a second time.
+            return
+        if kind is not None and not self.module.check_mode:
+            live = self.client.get_app(self.app_id) or live
         if self.module.check_mode:
             self.result["changed"] = True
             self.result["app"] = self.result["app"] or mask_app(live, self.secret_env)
@@ -853,6 +876,7 @@ class AppRunner(object):
             )
         self._set_diff(None, live_norm)
         self.result["changes"] = ["app (removed)"]
+        self._finish_app(None)
         if self.module.check_mode:
             self.result["changed"] = True
             return
@@ -871,6 +895,8 @@ class AppRunner(object):
             # Comparing against a garbled reply could send a write nobody asked for.
             raise _Fail("GET of app '%s' returned a malformed app (%s); nothing was sent"
                         % (self.app_id, "; ".join(problems)))
+        # A task that fails from here on still returns the app as last seen.
+        self._finish_app(live)
         return live
 
     def run(self):
@@ -883,6 +909,10 @@ class AppRunner(object):
             except _Locked as locked:
                 self._get_waiter().wait_unlocked(self.app_id, locked.ids)
                 live = self._read_live()
+            except _AppAppeared as appeared:
+                live = self._read_live()
+                if live is None:
+                    raise appeared.error
         raise _Fail("App '%s' stayed locked by new deployments; nothing was changed. Try force=true" % self.app_id)
 
 
@@ -918,6 +948,8 @@ def main():
     except _Locked as e:
         module.fail_json(msg="App '%s' is locked by deployments %s" % (runner.app_id, ", ".join(e.ids)), **runner.result)
     except WaitTimeout as e:
+        if e.app is not None:
+            runner._finish_app(e.app)
         result = dict(runner.result)
         result.update(e.to_result())
         module.fail_json(msg=str(e), **result)

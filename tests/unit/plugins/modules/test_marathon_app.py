@@ -227,6 +227,72 @@ def test_restart_on_zero_instances_fails_clearly(server, run):
     assert server.writes() == []
 
 
+def test_restart_of_a_stopped_app_with_a_definition_is_one_start(server, run):
+    server.add("GET", "/v2/apps/web", 200, live(instances=0, tasksRunning=0))
+    server.add("PUT", "/v2/apps/web", 200, {"deploymentId": "start", "version": "v5"})
+    server.add("GET", "/v2/apps/web", 200, live(version="v5"))
+    code, out = run({"marathon_url": server.url, "definition": DESIRED, "state": "restarted", "wait": False})
+    assert code == 0 and out["changed"] is True, out
+    assert [(w["method"], w["path"].split("?")[0]) for w in server.writes()] == [("PUT", "/v2/apps/web")]
+    assert out["changes"] == ["instances"] and out["deployment_id"] == "start"
+
+
+def test_restart_of_a_stopped_app_with_instances_is_one_start(server, run):
+    server.add("GET", "/v2/apps/web", 200, live(instances=0, tasksRunning=0))
+    server.add("PUT", "/v2/apps/web", 200, {"deploymentId": "start", "version": "v5"})
+    server.add("GET", "/v2/apps/web", 200, live(instances=2, version="v5"))
+    code, out = run({"marathon_url": server.url, "app_id": "/web", "instances": 2, "state": "restarted",
+                     "wait": False})
+    assert code == 0 and out["changed"] is True, out
+    assert [w["body"] for w in server.writes()] == [{"instances": 2}]
+
+
+def test_create_meeting_an_app_created_meanwhile_converges(server, run):
+    server.add("GET", "/v2/apps/web", 404, {"message": "App '/web' does not exist"})
+    server.add("POST", "/v2/apps", 409, {"message": "An app with id [/web] already exists."})
+    server.add("GET", "/v2/apps/web", 200, live())
+    code, out = run({"marathon_url": server.url, "definition": DESIRED})
+    assert code == 0 and out["changed"] is False, out
+    assert [w["method"] for w in server.writes()] == ["POST"]
+    assert out["tasks_running"] == 1 and out["app"]["id"] == "/web"
+
+
+def test_create_meeting_a_different_app_created_meanwhile_updates_it(server, run):
+    server.add("GET", "/v2/apps/web", 404, {"message": "App '/web' does not exist"})
+    server.add("POST", "/v2/apps", 409, {"message": "An app with id [/web] already exists."})
+    server.add("GET", "/v2/apps/web", 200, live(mem=16.0))
+    server.add("PUT", "/v2/apps/web", 200, {"deploymentId": "upd", "version": "v6"})
+    server.add("GET", "/v2/apps/web", 200, live(version="v6"))
+    code, out = run({"marathon_url": server.url, "definition": DESIRED, "wait": False})
+    assert code == 0 and out["changed"] is True, out
+    assert [w["method"] for w in server.writes()] == ["POST", "PUT"]
+    assert out["changes"] == ["mem"]
+
+
+def test_a_refused_change_returns_the_live_app(server, run):
+    resident = live(container=RESIDENT_CONTAINER, tasksRunning=1, tasksHealthy=1)
+    server.add("GET", "/v2/apps/web", 200, resident)
+    desired = dict(DESIRED, cpus=2, container=RESIDENT_CONTAINER)
+    code, out = run({"marathon_url": server.url, "definition": desired})
+    assert code == 1 and "cpus (0.1 -> 2)" in out["msg"]
+    assert out["app"]["id"] == "/web" and out["tasks_running"] == 1 and out["tasks_healthy"] == 1
+    assert out["app"]["env"]["DB_PASSWORD"] == "********" and "pw-live-1" not in json.dumps(out)
+    assert server.writes() == []
+
+
+def test_a_wait_timeout_returns_the_app_as_last_seen(server, run):
+    server.add("GET", "/v2/apps/web", 200, live())
+    server.add("PUT", "/v2/apps/web", 200, {"deploymentId": "dep-9", "version": "v9"})
+    server.add("GET", "/v2/deployments", 200, [], sticky=True)
+    server.add("GET", "/v2/apps/web", 200, live(mem=64.0, version="v9", instances=2, tasksRunning=1),
+               sticky=True)
+    code, out = run({"marathon_url": server.url, "definition": dict(DESIRED, mem=64, instances=2),
+                     "wait_timeout": 1})
+    assert code == 1 and "Timed out" in out["msg"], out
+    assert out["app"]["version"] == "v9" and out["app"]["instances"] == 2 and out["tasks_running"] == 1
+    assert "pw-live-1" not in json.dumps(out)
+
+
 def test_marathon_error_is_one_readable_line(server, run):
     server.add("GET", "/v2/apps/web", 404, {"message": "App '/web' does not exist"})
     server.add("POST", "/v2/apps", 422, {"message": "Object is not valid", "details": [
