@@ -73,11 +73,16 @@ options:
   wait:
     description:
       - Wait for the deployment the task caused to finish, then for the condition in O(wait_for).
+      - When nothing needs to be written, still wait for the deployments of the app in progress and for the
+        condition in O(wait_for), and fail at O(wait_timeout) saying what was seen, so that a rerun after a
+        timed-out run does not report success while the app is not there yet. When the condition already holds
+        this costs no request beyond the first GET.
     type: bool
     default: true
   wait_timeout:
     description:
-      - Seconds to wait in total, for deployments that lock the app and for the task's own deployment.
+      - Seconds to wait in total, for deployments that lock the app, for the task's own deployment and for
+        the condition in O(wait_for).
     type: int
     default: 600
   wait_for:
@@ -402,7 +407,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._connection import l
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 from ansible_collections.dcos.marathon.plugins.module_utils._module import MarathonModule
 from ansible_collections.dcos.marathon.plugins.module_utils._tasks import is_suspended
-from ansible_collections.dcos.marathon.plugins.module_utils._wait import WaitTimeout, Waiter
+from ansible_collections.dcos.marathon.plugins.module_utils._wait import WaitTimeout, Waiter, app_condition_met
 
 try:
     import yaml
@@ -650,6 +655,31 @@ class AppRunner(object):
         self.result["duration"] = round(waiter.deadline.elapsed() - start, 3)
         self._finish_app(app)
 
+    def _settle(self, live):
+        """Nothing to write: still wait for this app's deployments in progress and for O(wait_for).
+
+        A rerun after a run that timed out must not report a success it has not seen; when the
+        condition already holds this costs no request beyond the first GET.
+        """
+        if live is None or not self.p["wait"] or self.module.check_mode:
+            self._finish_app(live)
+            return
+        deployment_ids = [d.get("id") for d in live.get("deployments") or [] if isinstance(d, dict) and d.get("id")]
+        wait_for = self._wait_for(live)
+        if not deployment_ids and (wait_for == "deployment" or app_condition_met(live, wait_for)):
+            self._finish_app(live)
+            return
+        waiter = self._get_waiter()
+        start = waiter.deadline.elapsed()
+        for deployment_id in deployment_ids:
+            waiter.wait_deployment(deployment_id, self.app_id)
+        if wait_for == "deployment":
+            app = self.client.get_app(self.app_id)
+        else:
+            app = waiter.wait_app(self.app_id, wait_for, app=None if deployment_ids else live)
+        self.result["duration"] = round(waiter.deadline.elapsed() - start, 3)
+        self._finish_app(app)
+
     # ---- actions ---------------------------------------------------------------------
 
     def create(self, body):
@@ -781,7 +811,7 @@ class AppRunner(object):
         elif state == "restarted":
             return self.restarted(live)
         if not self.result["changed"]:
-            self._finish_app(live)
+            self._settle(live)
 
     def restarted(self, live):
         if live is None:
@@ -843,7 +873,7 @@ class AppRunner(object):
         live_norm = normalize_app_definition(live)
         if not app_differs(target_norm, live_norm):
             self._set_diff(target_norm, live_norm)
-            self._finish_app(live)
+            self._settle(live)
             return
         violations = resident_violations(target_norm, live_norm)
         if violations:

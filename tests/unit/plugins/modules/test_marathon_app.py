@@ -134,6 +134,32 @@ def test_no_change_is_one_get_and_masks_secrets(server, run):
     assert out["tasks_running"] == 1 and out["deployment_id"] is None
 
 
+def test_no_change_still_waits_for_a_deployment_in_progress_and_the_condition(server, run):
+    server.add("GET", "/v2/apps/web", 200, live(deployments=[{"id": "earlier"}], tasksRunning=0))
+    server.add("GET", "/v2/deployments", 200, [{"id": "earlier", "currentStep": 1, "totalSteps": 1}])
+    server.add("GET", "/v2/deployments", 200, [])
+    server.add("GET", "/v2/apps/web", 200, live(tasksRunning=0))
+    server.add("GET", "/v2/apps/web", 200, live(tasksRunning=1))
+    code, out = run({"marathon_url": server.url, "definition": DESIRED})
+    assert code == 0 and out["changed"] is False, out
+    assert server.writes() == []
+    assert [s["path"] for s in server.seen].count("/v2/deployments") == 2
+    assert out["tasks_running"] == 1 and "duration" in out
+
+
+def test_no_change_fails_when_the_asked_condition_never_comes(server, run):
+    hc = [{"protocol": "COMMAND", "command": {"value": "true"}}]
+    server.add("GET", "/v2/apps/web", 200, live(healthChecks=hc, tasksRunning=1, tasksHealthy=0), sticky=True)
+    server.add("GET", "/v2/deployments", 200, [], sticky=True)
+    code, out = run({"marathon_url": server.url, "definition": dict(DESIRED, healthChecks=hc),
+                     "wait_for": "healthy", "wait_timeout": 1})
+    assert code == 1 and out["changed"] is False
+    assert "Timed out after 1s waiting for app '/web' to be healthy" in out["msg"]
+    assert "1 running, 0 healthy" in out["msg"]
+    assert out["app"]["id"] == "/web" and out["tasks_running"] == 1
+    assert server.writes() == []
+
+
 def test_check_mode_create_sends_no_write(server, run):
     server.add("GET", "/v2/apps/web", 404, {"message": "App '/web' does not exist", "details": []})
     code, out = run({"marathon_url": server.url, "definition": DESIRED, "_ansible_check_mode": True,
