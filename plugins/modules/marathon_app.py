@@ -406,7 +406,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
 from ansible_collections.dcos.marathon.plugins.module_utils._connection import live_app_problems
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 from ansible_collections.dcos.marathon.plugins.module_utils._module import MarathonModule
-from ansible_collections.dcos.marathon.plugins.module_utils._tasks import is_suspended
+from ansible_collections.dcos.marathon.plugins.module_utils._tasks import suspended_tasks
 from ansible_collections.dcos.marathon.plugins.module_utils._wait import WaitTimeout, Waiter, app_condition_met
 
 try:
@@ -757,7 +757,7 @@ class AppRunner(object):
         defn_count = self.defn.get("instances") if self.defn else None
         if live is not None and (live.get("instances") or 0) > 0:
             return defn_count if defn_count else live["instances"]
-        suspended = sum(1 for t in (live or {}).get("tasks") or [] if isinstance(t, dict) and is_suspended(t))
+        suspended = len(suspended_tasks((live or {}).get("tasks") or [], (live or {}).get("instances", 0)))
         if suspended:
             return suspended
         return defn_count if defn_count else 1
