@@ -36,6 +36,11 @@ options:
       - The Marathon app definition (the JSON of C(POST /v2/apps)) as a mapping.
       - With O(partial=false) it is the complete desired definition; fields left out get Marathon's defaults.
       - Environment variable values and label values must be strings.
+      - A field Marathon 1.10 does not know, at the top level or inside C(container), C(healthChecks),
+        C(portDefinitions), C(upgradeStrategy) and the other nested objects, fails the task before any request,
+        naming it and the field it most likely meant (Marathon would drop it, so it would be sent again on every
+        run). The read-only fields a GET shows (C(version), C(versionInfo), C(tasks), C(deployments),
+        C(lastTaskFailure), ...) are accepted and ignored.
     type: dict
   src:
     description:
