@@ -47,7 +47,7 @@ options:
       - Path of a JSON or YAML file with the app definition, instead of O(definition). Either format is
         accepted whatever the file is named.
       - The file is read by the module, that is on the host the task runs on (usually the controller, with
-        C(connection=local)). A relative path is resolved against the module's working directory: with
+        C(connection=local)). A relative path is resolved against the module's working directory; with
         C(ansible-playbook) and C(connection=local) that is the directory of the playbook, not that of a role
         or of an included task file. An absolute path, for example V({{ playbook_dir }}/files/web.json), says
         so explicitly. When the file is not found, the message shows the path that was tried.
