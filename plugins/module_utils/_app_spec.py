@@ -14,6 +14,7 @@ defaults) and "missing", null, empty and default compare equal.
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import re
 
@@ -191,7 +192,111 @@ def validate_definition(defn, field="definition"):
                 problems.append("%s.container.volumes[%d].persistent must be a mapping" % (field, i))
     for name in ("secrets", "ipAddress", "residency"):
         need(name, dict, "a mapping")
-    return problems
+    return problems + unknown_field_problems(defn, field)
+
+
+# ---- known fields ---------------------------------------------------------------------
+
+# The fields of an app definition in Marathon 1.10 (RAML api/v2/types/app.raml and the types it
+# includes), per object type. A field maps to the type of its value when that is an object (or a
+# list of such objects) whose fields are checked too, else to None (scalars, free-form maps such as
+# env, labels and secrets, and unions of strings and objects).
+_APP_TYPES_1_10 = {
+    "App": {
+        "id": None, "acceptedResourceRoles": None, "args": None, "backoffFactor": None, "backoffSeconds": None,
+        "check": "AppCheck", "cmd": None, "constraints": None, "container": "Container", "cpus": None,
+        "dependencies": None, "disk": None, "env": None, "executor": None,
+        "executorResources": "ExecutorResources", "fetch": "Artifact", "gpus": None,
+        "healthChecks": "AppHealthCheck", "instances": None, "ipAddress": "IpAddress", "killSelection": None,
+        "labels": None, "maxLaunchDelaySeconds": None, "mem": None, "networks": "Network", "portDefinitions":
+        "PortDefinition", "ports": None, "readinessChecks": "ReadinessCheck", "requirePorts": None,
+        "residency": "AppResidency", "resourceLimits": "ResourceLimits", "role": None, "secrets": None,
+        "taskKillGracePeriodSeconds": None, "tty": None, "unreachableStrategy": "UnreachableStrategy",
+        "upgradeStrategy": "UpgradeStrategy", "uris": None, "user": None, "version": None, "versionInfo": None,
+    },
+    "AppCheck": {"http": None, "tcp": None, "exec": None, "intervalSeconds": None, "timeoutSeconds": None,
+                 "delaySeconds": None},
+    "AppHealthCheck": {
+        "command": "AppCommandCheck", "gracePeriodSeconds": None, "ignoreHttp1xx": None, "intervalSeconds": None,
+        "maxConsecutiveFailures": None, "path": None, "port": None, "portIndex": None, "protocol": None,
+        "ipProtocol": None, "timeoutSeconds": None, "delaySeconds": None,
+    },
+    "AppCommandCheck": {"value": None},
+    "AppResidency": {"relaunchEscalationTimeoutSeconds": None, "taskLostBehavior": None},
+    "Artifact": {"uri": None, "extract": None, "executable": None, "cache": None, "destPath": None},
+    "Container": {"type": None, "docker": "DockerContainer", "linuxInfo": "LinuxInfo", "volumes": "AppVolume",
+                  "portMappings": "ContainerPortMapping"},
+    "ContainerPortMapping": {"containerPort": None, "hostPort": None, "labels": None, "name": None,
+                             "protocol": None, "servicePort": None, "networkNames": None},
+    "DockerContainer": {"credential": "DockerCredentials", "pullConfig": "DockerPullConfig",
+                        "forcePullImage": None, "image": None, "network": None, "parameters": "DockerParameter",
+                        "portMappings": "ContainerPortMapping", "privileged": None},
+    "DockerCredentials": {"principal": None, "secret": None},
+    "DockerParameter": {"key": None, "value": None},
+    "DockerPullConfig": {"secret": None},
+    "ExecutorResources": {"cpus": None, "mem": None, "disk": None},
+    "ExternalVolumeInfo": {"size": None, "name": None, "provider": None, "options": None, "shared": None},
+    "IpAddress": {"discovery": None, "groups": None, "labels": None, "networkName": None},
+    "LinuxInfo": {"seccomp": "Seccomp", "ipcInfo": "IPCInfo"},
+    "IPCInfo": {"mode": None, "shmSize": None},
+    "Seccomp": {"profileName": None, "unconfined": None},
+    "Network": {"name": None, "mode": None, "labels": None},
+    "PersistentVolumeInfo": {"type": None, "size": None, "maxSize": None, "profileName": None,
+                             "constraints": None},
+    "PortDefinition": {"port": None, "labels": None, "name": None, "protocol": None},
+    "ReadinessCheck": {"name": None, "protocol": None, "path": None, "portName": None, "intervalSeconds": None,
+                       "timeoutSeconds": None, "httpStatusCodesForReady": None, "preserveLastResponse": None},
+    "ResourceLimits": {"cpus": None, "mem": None},
+    "UnreachableStrategy": {"inactiveAfterSeconds": None, "expungeAfterSeconds": None},
+    "UpgradeStrategy": {"maximumOverCapacity": None, "minimumHealthCapacity": None},
+    # The union of AppPersistentVolume, AppExternalVolume, AppSecretVolume and AppHostVolume.
+    "AppVolume": {"containerPath": None, "mode": None, "persistent": "PersistentVolumeInfo",
+                  "external": "ExternalVolumeInfo", "secret": None, "hostPath": None},
+}
+
+# Known fields per Marathon version; a version picks its own table.
+APP_TYPES_BY_VERSION = {"1.10": _APP_TYPES_1_10}
+DEFAULT_MARATHON_VERSION = "1.10"
+
+
+def _likely_field(name, known):
+    for candidate in known:
+        if candidate.lower() == str(name).lower():
+            return candidate
+    close = difflib.get_close_matches(str(name), list(known), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _unknown_fields(value, type_name, path, types, found, top=False):
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _unknown_fields(item, type_name, "%s[%d]" % (path, i), types, found)
+        return
+    if not isinstance(value, dict):
+        return
+    known = types[type_name]
+    for key, item in value.items():
+        if key in known:
+            if known[key] is not None:
+                _unknown_fields(item, known[key], "%s.%s" % (path, key), types, found)
+        elif not (top and key in READ_ONLY_FIELDS):
+            # Read-only fields pasted from a GET are accepted and ignored, as Marathon does.
+            likely = _likely_field(key, known)
+            found.append("%s.%s%s" % (path, key, " (did you mean %s?)" % likely if likely else ""))
+
+
+def unknown_field_problems(defn, field="definition", version=DEFAULT_MARATHON_VERSION):
+    """A message naming the fields of ``defn`` that Marathon ``version`` does not know, or [].
+
+    Marathon drops unknown fields silently, so a misspelled one would never match the live app
+    and every run would send the definition again.
+    """
+    found = []
+    _unknown_fields(defn, "App", field, APP_TYPES_BY_VERSION[version], found, top=True)
+    if not found:
+        return []
+    return ["unknown field%s for a Marathon %s app: %s. Marathon drops unknown fields, so they would be sent "
+            "again on every run; fix or remove them" % ("s" if len(found) > 1 else "", version, ", ".join(found))]
 
 
 # ---- normalization --------------------------------------------------------------------
@@ -566,11 +671,34 @@ def resident_violations(desired, live):
     return fields
 
 
+def _volume_changes(desired, live):
+    """'pgdata: size 100 -> 200' for each persistent volume that differs, by containerPath."""
+    before = dict((v.get("containerPath"), v) for v in persistent_volumes(live))
+    after = dict((v.get("containerPath"), v) for v in persistent_volumes(desired))
+    out = []
+    for path in sorted(set(before) | set(after), key=str):
+        old, new = before.get(path), after.get(path)
+        if old is None:
+            out.append("%s: added" % path)
+        elif new is None:
+            out.append("%s: removed" % path)
+        elif _sort_key(old) != _sort_key(new):
+            old_p, new_p = old.get("persistent") or {}, new.get("persistent") or {}
+            keys = sorted(k for k in set(old_p) | set(new_p) if _sort_key(old_p.get(k)) != _sort_key(new_p.get(k)))
+            keys = ["%s %s -> %s" % (k, json.dumps(old_p.get(k)), json.dumps(new_p.get(k))) for k in keys]
+            keys += ["%s %s -> %s" % (k, json.dumps(old.get(k)), json.dumps(new.get(k)))
+                     for k in sorted(set(old) | set(new)) if k != "persistent" and old.get(k) != new.get(k)]
+            out.append("%s: %s" % (path, ", ".join(keys)))
+    return out
+
+
 def resident_refusal_message(app_id, fields, desired=None, live=None):
     shown = []
     for f in fields:
         if desired is not None and live is not None and f in RESIDENT_RESOURCE_FIELDS:
             shown.append("%s (%s -> %s)" % (f, live.get(f), desired.get(f)))
+        elif desired is not None and live is not None and f == "container.volumes (persistent)":
+            shown.append("%s (%s)" % (f, "; ".join(_volume_changes(desired, live))))
         else:
             shown.append(f)
     return (

@@ -46,12 +46,13 @@ def task_healthy(task):
     return all(bool(r.get("alive")) for r in results)
 
 
-def is_suspended(task):
+def has_idle_reservation(task):
     """A reserved (resident) instance whose task is not running.
 
     It keeps its local volumes but has no startedAt. Marathon 1.8+ shows the
     last terminal state, 1.4 to 1.7 show TASK_STAGING without stagedAt, 1.1
-    shows no state at all.
+    shows no state at all. This alone does not make it suspended: see
+    suspended_tasks.
     """
     if not task.get("localVolumes"):
         return False
@@ -61,6 +62,28 @@ def is_suspended(task):
     if state is None or state in TERMINAL_STATES:
         return True
     return state == "TASK_STAGING" and not task.get("stagedAt")
+
+
+def suspended_tasks(tasks, instances):
+    """The suspended tasks among ``tasks``, all of one app that has ``instances`` instances.
+
+    Suspended means stopped with the reservation kept: the app was scaled down, Marathon gave the
+    instance the goal Stopped and killed its task. A reserved instance whose task failed and waits
+    to be relaunched (goal Running, a crash loop) looks the same in the task list, which does not
+    carry the goal of app instances (marathon-api.md 8.4, 8.5). So only the reserved instances
+    beyond the app's instance count are suspended, and only those without a running task.
+    """
+    reserved = [t for t in tasks if isinstance(t, dict) and t.get("localVolumes")]
+    stopped = max(0, len(reserved) - (instances or 0))
+    idle = [t for t in reserved if has_idle_reservation(t)]
+    # When not all idle ones can be stopped ones, prefer those with the marks of a kill.
+    idle.sort(key=lambda t: (t.get("state") not in (None, "TASK_KILLED", "TASK_STAGING"), t.get("id") or ""))
+    return idle[:stopped]
+
+
+def needs_instance_counts(tasks):
+    """Whether deciding which tasks are suspended needs the apps' instance counts."""
+    return any(isinstance(t, dict) and has_idle_reservation(t) for t in tasks)
 
 
 def _health_result_summary(result):
@@ -76,9 +99,9 @@ def _health_result_summary(result):
     }
 
 
-def summarize_task(task):
-    """One Marathon task as the snake_case dict the module returns."""
-    suspended = is_suspended(task)
+def summarize_task(task, suspended=False):
+    """One Marathon task as the snake_case dict the module returns; ``suspended`` comes from
+    suspended_tasks."""
     return {
         "app_id": task.get("appId"),
         "id": task.get("id"),
@@ -102,6 +125,22 @@ def summarize_task(task):
         ],
         "health_check_results": [_health_result_summary(r) for r in _health_results(task)],
     }
+
+
+def summarize_tasks(tasks, instances_by_app):
+    """Summaries of Marathon tasks of any apps, sorted by app and task id.
+
+    ``instances_by_app`` maps a canonical app id to its instance count; an app missing from it
+    counts as having none (it is being removed).
+    """
+    by_app = {}
+    for t in tasks:
+        by_app.setdefault(canonical_app_id(t.get("appId", "")), []).append(t)
+    suspended = set()
+    for app_id, app_tasks in by_app.items():
+        suspended.update(id(t) for t in suspended_tasks(app_tasks, instances_by_app.get(app_id, 0)))
+    out = [summarize_task(t, suspended=id(t) in suspended) for t in tasks]
+    return sorted(out, key=lambda t: (t["app_id"] or "", t["id"] or ""))
 
 
 def summarize_counts(tasks):

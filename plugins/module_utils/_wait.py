@@ -26,9 +26,11 @@ GROWTH = 1.5
 class WaitTimeout(MarathonError):
     """Raised when a wait runs out of time; ``details`` says what was last seen."""
 
-    def __init__(self, message, details=None):
+    def __init__(self, message, details=None, app=None):
         super(WaitTimeout, self).__init__(message)
         self.details = details or {}
+        # The app as last seen (GET /v2/apps/{id}), unmasked: callers mask it before returning it.
+        self.app = app
 
     def to_result(self):
         result = dict(self.details)
@@ -169,6 +171,7 @@ class Waiter(object):
                     % (self._fmt(self.deadline.timeout), deployment_id, canonical_app_id(app_id), describe_deployment(last),
                        describe_tasks(app)),
                     self._timeout_details(app_id, last, app, {"deployment_id": deployment_id}),
+                    app=app,
                 )
             self._pause(gen)
 
@@ -190,6 +193,7 @@ class Waiter(object):
                     "Timed out after %ss waiting for app '%s' to be %s: %s%s"
                     % (self._fmt(self.deadline.timeout), canonical_app_id(app_id), wait_for, describe_tasks(app), dep_text),
                     self._timeout_details(app_id, deps[0] if deps else None, app),
+                    app=app,
                 )
             self._pause(gen)
             app = None
@@ -207,6 +211,7 @@ class Waiter(object):
                     "Timed out after %ss waiting for app '%s' to be removed: %s"
                     % (self._fmt(self.deadline.timeout), canonical_app_id(app_id), describe_tasks(app)),
                     self._timeout_details(app_id, None, app),
+                    app=app,
                 )
             self._pause(gen)
 

@@ -36,13 +36,21 @@ options:
       - The Marathon app definition (the JSON of C(POST /v2/apps)) as a mapping.
       - With O(partial=false) it is the complete desired definition; fields left out get Marathon's defaults.
       - Environment variable values and label values must be strings.
+      - A field Marathon 1.10 does not know, at the top level or inside C(container), C(healthChecks),
+        C(portDefinitions), C(upgradeStrategy) and the other nested objects, fails the task before any request,
+        naming it and the field it most likely meant (Marathon would drop it, so it would be sent again on every
+        run). The read-only fields a GET shows (C(version), C(versionInfo), C(tasks), C(deployments),
+        C(lastTaskFailure), ...) are accepted and ignored.
     type: dict
   src:
     description:
-      - Path of a JSON or YAML file with the app definition, instead of O(definition).
+      - Path of a JSON or YAML file with the app definition, instead of O(definition). Either format is
+        accepted whatever the file is named.
       - The file is read by the module, that is on the host the task runs on (usually the controller, with
-        C(connection=local)). A relative path is relative to the module's working directory, not to the
-        playbook; use an absolute path, for example V({{ playbook_dir }}/files/web.json).
+        C(connection=local)). A relative path is resolved against the module's working directory; with
+        C(ansible-playbook) and C(connection=local) that is the directory of the playbook, not that of a role
+        or of an included task file. An absolute path, for example V({{ playbook_dir }}/files/web.json), says
+        so explicitly. When the file is not found, the message shows the path that was tried.
     type: path
   state:
     description:
@@ -52,8 +60,10 @@ options:
       - V(started) scales a stopped app up again. Without O(instances) it brings back as many instances as are
         suspended (stopped resident instances, which reuse their volumes), else the count of the definition,
         else 1. An app that already runs keeps its count.
-      - V(restarted) restarts all tasks (C(POST /v2/apps/{id}/restart)); it reports a change every time. It
-        fails on an app with 0 instances.
+      - V(restarted) restarts all tasks (C(POST /v2/apps/{id}/restart)); it reports a change every time. A
+        definition that changes more than C(instances) already replaces every task, so no restart follows it.
+        On a stopped app (0 instances), O(instances) or a definition (whose C(instances) defaults to 1) starts it
+        with one write whose tasks are new, and no restart follows; without either it fails before any write.
       - V(absent) removes the app. An app with persistent volumes is only removed with O(allow_data_loss=true).
       - V(stopped), V(started) and V(restarted) create a missing app first when a definition is given, and fail
         otherwise. A new app is not restarted again.
@@ -68,11 +78,16 @@ options:
   wait:
     description:
       - Wait for the deployment the task caused to finish, then for the condition in O(wait_for).
+      - When nothing needs to be written, still wait for the deployments of the app in progress and for the
+        condition in O(wait_for), and fail at O(wait_timeout) saying what was seen, so that a rerun after a
+        timed-out run does not report success while the app is not there yet. When the condition already holds
+        this costs no request beyond the first GET.
     type: bool
     default: true
   wait_timeout:
     description:
-      - Seconds to wait in total, for deployments that lock the app and for the task's own deployment.
+      - Seconds to wait in total, for deployments that lock the app, for the task's own deployment and for
+        the condition in O(wait_for).
     type: int
     default: 600
   wait_for:
@@ -396,8 +411,8 @@ from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
 from ansible_collections.dcos.marathon.plugins.module_utils._connection import live_app_problems
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 from ansible_collections.dcos.marathon.plugins.module_utils._module import MarathonModule
-from ansible_collections.dcos.marathon.plugins.module_utils._tasks import is_suspended
-from ansible_collections.dcos.marathon.plugins.module_utils._wait import WaitTimeout, Waiter
+from ansible_collections.dcos.marathon.plugins.module_utils._tasks import suspended_tasks
+from ansible_collections.dcos.marathon.plugins.module_utils._wait import WaitTimeout, Waiter, app_condition_met
 
 try:
     import yaml
@@ -414,6 +429,14 @@ class _Locked(Exception):
     def __init__(self, ids):
         super(_Locked, self).__init__(", ".join(ids))
         self.ids = ids
+
+
+class _AppAppeared(Exception):
+    """The POST of a new app met an app of that id created meanwhile (another run)."""
+
+    def __init__(self, error):
+        super(_AppAppeared, self).__init__(str(error))
+        self.error = error
 
 
 class _Fail(Exception):
@@ -439,22 +462,29 @@ class AppRunner(object):
     # ---- input -----------------------------------------------------------------------
 
     def _load_src(self, path):
-        if not os.path.isfile(path):
-            raise _Fail("src '%s' is not a readable file" % path)
+        # The module's working directory decides a relative path; show where it looked.
+        resolved = os.path.abspath(path)
+        shown = "'%s'" % path if resolved == path else "'%s' (resolved to '%s')" % (path, resolved)
+        if not os.path.isfile(resolved):
+            raise _Fail("src %s is not a readable file" % shown)
         try:
-            with open(path, "r") as f:
+            with open(resolved, "r") as f:
                 text = f.read()
         except (IOError, OSError) as e:
-            raise _Fail("src '%s' cannot be read: %s" % (path, to_native(e.strerror)))
+            raise _Fail("src %s cannot be read: %s" % (shown, to_native(e.strerror)))
         try:
             return json.loads(text)
         except ValueError as json_error:
-            if path.endswith(".json") or not HAS_YAML:
-                raise _Fail("src '%s' is not valid JSON: %s" % (path, to_native(json_error)))
+            if not HAS_YAML:
+                raise _Fail("src %s is not valid JSON: %s (YAML is accepted too, but PyYAML is not installed)"
+                            % (shown, to_native(json_error)))
+            json_problem = to_native(json_error)
+        # JSON or YAML whatever the file is named.
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as e:
-            raise _Fail("src '%s' is neither valid JSON nor valid YAML: %s" % (path, to_native(e).splitlines()[0]))
+            raise _Fail("src %s is not valid JSON (%s) nor valid YAML (%s); either format is accepted, "
+                        "whatever the file name" % (shown, json_problem, to_native(e).splitlines()[0]))
 
     def validate_input(self):
         p = self.p
@@ -595,10 +625,10 @@ class AppRunner(object):
 
     def _finish_app(self, app):
         self.result["app"] = mask_app(app, self.secret_env) if app else None
+        self.result["tasks_running"] = (app or {}).get("tasksRunning", 0) or 0
+        self.result["tasks_healthy"] = (app or {}).get("tasksHealthy", 0) or 0
         if app:
             self._remember_live_secrets(app)
-            self.result["tasks_running"] = app.get("tasksRunning", 0) or 0
-            self.result["tasks_healthy"] = app.get("tasksHealthy", 0) or 0
             if app.get("version"):
                 self.result["version"] = app["version"]
 
@@ -630,6 +660,31 @@ class AppRunner(object):
         self.result["duration"] = round(waiter.deadline.elapsed() - start, 3)
         self._finish_app(app)
 
+    def _settle(self, live):
+        """Nothing to write: still wait for this app's deployments in progress and for O(wait_for).
+
+        A rerun after a run that timed out must not report a success it has not seen; when the
+        condition already holds this costs no request beyond the first GET.
+        """
+        if live is None or not self.p["wait"] or self.module.check_mode:
+            self._finish_app(live)
+            return
+        deployment_ids = [d.get("id") for d in live.get("deployments") or [] if isinstance(d, dict) and d.get("id")]
+        wait_for = self._wait_for(live)
+        if not deployment_ids and (wait_for == "deployment" or app_condition_met(live, wait_for)):
+            self._finish_app(live)
+            return
+        waiter = self._get_waiter()
+        start = waiter.deadline.elapsed()
+        for deployment_id in deployment_ids:
+            waiter.wait_deployment(deployment_id, self.app_id)
+        if wait_for == "deployment":
+            app = self.client.get_app(self.app_id)
+        else:
+            app = waiter.wait_app(self.app_id, wait_for, app=None if deployment_ids else live)
+        self.result["duration"] = round(waiter.deadline.elapsed() - start, 3)
+        self._finish_app(app)
+
     # ---- actions ---------------------------------------------------------------------
 
     def create(self, body):
@@ -640,7 +695,13 @@ class AppRunner(object):
             self.result["changed"] = True
             self.result["app"] = mask_app(desired_norm, self.secret_env)
             return
-        self._send(None, lambda: self.client.create_app(body, force=self.p["force"]))
+        try:
+            self._send(None, lambda: self.client.create_app(body, force=self.p["force"]))
+        except MarathonError as e:
+            if e.status == 409:
+                # Created by someone else since our GET: read it and converge instead.
+                raise _AppAppeared(e)
+            raise
         self._follow(body.get("instances", 1), body)
 
     def converge(self, live, body):
@@ -701,7 +762,7 @@ class AppRunner(object):
         defn_count = self.defn.get("instances") if self.defn else None
         if live is not None and (live.get("instances") or 0) > 0:
             return defn_count if defn_count else live["instances"]
-        suspended = sum(1 for t in (live or {}).get("tasks") or [] if isinstance(t, dict) and is_suspended(t))
+        suspended = len(suspended_tasks((live or {}).get("tasks") or [], (live or {}).get("instances", 0)))
         if suspended:
             return suspended
         return defn_count if defn_count else 1
@@ -755,7 +816,7 @@ class AppRunner(object):
         elif state == "restarted":
             return self.restarted(live)
         if not self.result["changed"]:
-            self._finish_app(live)
+            self._settle(live)
 
     def restarted(self, live):
         if live is None:
@@ -765,23 +826,30 @@ class AppRunner(object):
         body = self._desired_body(live) if self.defn is not None else None
         if body is not None:
             target = self._desired_norm(body, live).get("instances", 1)
+        elif self.p["instances"] is not None:
+            target = self.p["instances"]
         else:
             target = live.get("instances", 0)
         if not target:
             raise _Fail(
-                "App '%s' has 0 instances, so there is nothing to restart; use state=started to start it" % self.app_id
+                "App '%s' has 0 instances, so there is nothing to restart; use state=started to start it, or give "
+                "instances (or a definition) to start it with state=restarted" % self.app_id
             )
+        was_stopped = not live.get("instances")
         kind = None
         if body is not None:
             kind = self.converge(live, body)
-            if kind == "config":
-                # A config change already replaced every task.
-                return
-            if kind is not None and not self.module.check_mode:
-                live = self.client.get_app(self.app_id) or live
+        elif target != live.get("instances"):
+            kind = "scale" if self.scale(live, target) else None
         else:
             live_norm = normalize_app_definition(live)
             self._set_diff(live_norm, live_norm)
+        if kind == "config" or (kind == "scale" and was_stopped):
+            # A config change replaced every task, and starting a stopped app launched new ones:
+            # restarting them again would only roll fresh tasks (and a database) a second time.
+            return
+        if kind is not None and not self.module.check_mode:
+            live = self.client.get_app(self.app_id) or live
         if self.module.check_mode:
             self.result["changed"] = True
             self.result["app"] = self.result["app"] or mask_app(live, self.secret_env)
@@ -810,7 +878,7 @@ class AppRunner(object):
         live_norm = normalize_app_definition(live)
         if not app_differs(target_norm, live_norm):
             self._set_diff(target_norm, live_norm)
-            self._finish_app(live)
+            self._settle(live)
             return
         violations = resident_violations(target_norm, live_norm)
         if violations:
@@ -843,6 +911,7 @@ class AppRunner(object):
             )
         self._set_diff(None, live_norm)
         self.result["changes"] = ["app (removed)"]
+        self._finish_app(None)
         if self.module.check_mode:
             self.result["changed"] = True
             return
@@ -861,6 +930,8 @@ class AppRunner(object):
             # Comparing against a garbled reply could send a write nobody asked for.
             raise _Fail("GET of app '%s' returned a malformed app (%s); nothing was sent"
                         % (self.app_id, "; ".join(problems)))
+        # A task that fails from here on still returns the app as last seen.
+        self._finish_app(live)
         return live
 
     def run(self):
@@ -873,6 +944,10 @@ class AppRunner(object):
             except _Locked as locked:
                 self._get_waiter().wait_unlocked(self.app_id, locked.ids)
                 live = self._read_live()
+            except _AppAppeared as appeared:
+                live = self._read_live()
+                if live is None:
+                    raise appeared.error
         raise _Fail("App '%s' stayed locked by new deployments; nothing was changed. Try force=true" % self.app_id)
 
 
@@ -908,6 +983,8 @@ def main():
     except _Locked as e:
         module.fail_json(msg="App '%s' is locked by deployments %s" % (runner.app_id, ", ".join(e.ids)), **runner.result)
     except WaitTimeout as e:
+        if e.app is not None:
+            runner._finish_app(e.app)
         result = dict(runner.result)
         result.update(e.to_result())
         module.fail_json(msg=str(e), **result)

@@ -17,6 +17,11 @@ description:
     volume. Marathon still lists its task, without a start time; this module reports it with
     RV(tasks[].suspended=true), RV(tasks[].started_at=null) and the same
     RV(tasks[].local_volumes[].persistence_id) it had while running.
+  - Suspended means stopped by scaling the app down, nothing else. A reserved instance of a running app
+    whose task failed and waits to be relaunched (a crash loop) looks the same in the task list, which
+    does not show whether Marathon wants the instance to run; it is not suspended. So when a reserved
+    instance has no running task, the app's instance count is read too (one more GET), and only the
+    reserved instances beyond it are suspended.
   - Can wait until a number of tasks are running, healthy or suspended.
   - Read-only.
 author:
@@ -36,7 +41,8 @@ options:
       - V(running) counts tasks in state C(TASK_RUNNING).
       - V(healthy) counts running tasks whose health check results are all alive
         (RV(tasks[].healthy=true)); it needs O(app_id) of an app with health checks.
-      - V(suspended) counts reserved instances with no running task (RV(tasks[].suspended=true)).
+      - V(suspended) counts reserved instances the app was scaled down from, whose task is not running
+        (RV(tasks[].suspended=true)). It fails at once for an app without persistent volumes.
       - Waiting also happens in check mode, as it only reads.
     type: str
     choices: [running, healthy, suspended]
@@ -44,7 +50,8 @@ options:
     description:
       - How many tasks O(wait_for) waits for.
       - Defaults to the app's C(instances) for V(running) and V(healthy), and to the number of
-        reserved instances (tasks with local volumes) for V(suspended); without O(app_id), to 1.
+        reserved instances (tasks with local volumes) beyond the app's C(instances), at least 1, for
+        V(suspended); without O(app_id), to 1.
     type: int
   wait_timeout:
     description:
@@ -153,7 +160,7 @@ tasks:
       type: bool
       sample: true
     suspended:
-      description: A reserved instance (it has local volumes) with no running task.
+      description: A reserved instance (it has local volumes) the app was scaled down from, with no running task.
       type: bool
       sample: false
     started_at:
@@ -248,7 +255,7 @@ summary:
       type: int
       sample: 0
     suspended:
-      description: Reserved instances with no running task.
+      description: Reserved instances the app was scaled down from, with no running task.
       type: int
       sample: 0
 waited:
@@ -260,14 +267,17 @@ waited:
 
 import time
 
+from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import is_resident
+from ansible_collections.dcos.marathon.plugins.module_utils._connection import canonical_app_id
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 from ansible_collections.dcos.marathon.plugins.module_utils._module import MarathonModule
 from ansible_collections.dcos.marathon.plugins.module_utils._tasks import (
     WAIT_CONDITIONS,
     condition_met,
     filter_tasks,
+    needs_instance_counts,
     summarize_counts,
-    summarize_task,
+    summarize_tasks,
 )
 
 
@@ -280,8 +290,21 @@ def list_tasks(client, app_id):
         raise MarathonError("GET /v2/tasks returned %d malformed task(s) (not an object with a string appId), "
                             "for example %.200r" % (len(bad), bad[0]))
     raw = filter_tasks(raw, app_id)
-    tasks = sorted((summarize_task(t) for t in raw), key=lambda t: (t["app_id"] or "", t["id"] or ""))
+    tasks = summarize_tasks(raw, instance_counts(client, raw, app_id))
     return tasks, summarize_counts(tasks)
+
+
+def instance_counts(client, raw_tasks, app_id):
+    """{app id: instances}, read only when a reserved instance has no running task: whether it is
+    suspended (stopped) or crash-looping depends on the app's instance count."""
+    if not needs_instance_counts(raw_tasks):
+        return {}
+    if app_id is not None:
+        app = client.get_app(app_id)
+        apps = [app] if app else []
+    else:
+        apps = client.list_apps()
+    return dict((canonical_app_id(a.get("id", "")), a.get("instances") or 0) for a in apps if isinstance(a, dict))
 
 
 def count_to_wait_for(module, client, app_id, wait_for, count, tasks, counts):
@@ -296,10 +319,15 @@ def count_to_wait_for(module, client, app_id, wait_for, count, tasks, counts):
         module.fail_json(msg="App '%s' has no health checks, so wait_for=healthy can never be met; "
                              "use wait_for=running" % app_id,
                          tasks=tasks, summary=counts, waited=0.0)
+    if wait_for == "suspended" and not is_resident(app):
+        module.fail_json(msg="App '%s' has no persistent volumes, so its tasks can never be suspended" % app_id,
+                         tasks=tasks, summary=counts, waited=0.0)
     if count is not None:
         return count
     if wait_for == "suspended":
-        return len([t for t in (app.get("tasks") or []) if t.get("localVolumes")])
+        # Only instances the app no longer wants can be suspended (stopped with their reservation).
+        reserved = len([t for t in (app.get("tasks") or []) if t.get("localVolumes")])
+        return max(1, reserved - int(app.get("instances", 0) or 0))
     return int(app.get("instances", 1))
 
 

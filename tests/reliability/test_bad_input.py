@@ -57,6 +57,10 @@ bad_urls = st.one_of(st.just(""), words, st.from_regex(r"\A(ftp|file|gopher|ws):
                      st.sampled_from(["http://", "https://", "http:///v2", "://127.0.0.1"]))
 env_keys = st.from_regex(r"\A[A-Z][A-Z0-9_]{0,8}\Z")
 
+# The all-lowercase fields of a Marathon 1.10 app (and the read-only ones a GET shows).
+LOWERCASE_APP_FIELDS = {"args", "check", "cmd", "container", "cpus", "dependencies", "deployments", "disk", "env",
+                        "executor", "fetch", "gpus", "instances", "labels", "mem", "networks", "ports", "residency",
+                        "role", "secrets", "tasks", "tty", "uris", "user", "version"}
 NUMERIC_FIELDS = ["cpus", "mem", "disk", "gpus", "backoffSeconds", "backoffFactor", "maxLaunchDelaySeconds"]
 STRING_FIELDS = ["cmd", "user", "executor", "role", "killSelection"]
 
@@ -103,6 +107,12 @@ DEF_CASES = {
     "env values": st.tuples(env_keys, non_strings).map(
         lambda t: case("definition.env." + t[0], defn={"env": {"OK": "1", t[0]: t[1]}}, kind="definition.env.<name>")),
     "id": bad_ids.map(lambda i: case("definition.id", defn={"id": i})),
+    # Marathon drops unknown fields, so they are refused by name (a misspelling would write on every run).
+    "unknown field": words.filter(lambda w: w not in LOWERCASE_APP_FIELDS).map(
+        lambda w: case("definition." + w, defn={w: "x"}, kind="definition.<unknown field>")),
+    "unknown health check field": words.filter(lambda w: w not in ("command", "path", "port", "protocol")).map(
+        lambda w: case("definition.healthChecks[0]." + w, defn={"healthChecks": [{"protocol": "TCP", w: 1}]},
+                       kind="definition.healthChecks[0].<unknown field>")),
 }
 ARG_EXAMPLES = 4
 DEF_EXAMPLES = 8

@@ -34,6 +34,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
     secret_env_label_value,
     secret_env_problems,
     secret_values,
+    unknown_field_problems,
     validate_definition,
 )
 
@@ -617,6 +618,17 @@ def test_refusal_message_names_fields_values_and_way_out():
     assert "new app id" in msg and "allow_data_loss=true" in msg and "Nothing was sent" in msg
 
 
+def test_volume_refusal_shows_old_and_new_sizes():
+    desired = load(TUTORIAL)
+    desired["container"]["volumes"][0]["persistent"]["size"] = 200
+    d, lv = norm(desired), norm(LIVE[TUTORIAL])
+    msg = resident_refusal_message("/postgres", resident_violations(d, lv), d, lv)
+    assert "container.volumes (persistent) (pgdata: size 100 -> 200)" in msg
+    desired["container"]["volumes"] = []
+    d = norm(desired)
+    assert "pgdata: removed" in resident_refusal_message("/postgres", resident_violations(d, lv), d, lv)
+
+
 # ---- secrets --------------------------------------------------------------------------
 
 
@@ -734,6 +746,47 @@ def test_validate_string_hint_names_the_string_filter_and_hides_the_value():
 def test_validate_real_definitions_clean():
     for rel in list(LIVE) + [APPS + "healthcheck-and-volume.json", APPS + "external-volume-mesos-app.json"]:
         assert validate_definition(load(rel)) == [], rel
+
+
+@pytest.mark.parametrize(
+    "defn,expected",
+    [
+        ({"id": "/a", "lables": {"a": "b"}}, "definition.lables (did you mean labels?)"),
+        ({"id": "/a", "instace": 2}, "definition.instace (did you mean instances?)"),
+        ({"id": "/a", "Cpus": 1}, "definition.Cpus (did you mean cpus?)"),
+        ({"id": "/a", "zzz": 1}, "definition.zzz."),
+        ({"id": "/a", "healthChecks": [{"protocol": "TCP", "gracePeriod": 5}]},
+         "definition.healthChecks[0].gracePeriod (did you mean gracePeriodSeconds?)"),
+        ({"id": "/a", "container": {"type": "MESOS", "volumes": [{"containerPath": "d", "persistant": {"size": 1}}]}},
+         "definition.container.volumes[0].persistant (did you mean persistent?)"),
+        ({"id": "/a", "container": {"type": "MESOS", "volumes": [{"containerPath": "d", "persistent": {"sise": 1}}]}},
+         "definition.container.volumes[0].persistent.sise (did you mean size?)"),
+        ({"id": "/a", "container": {"type": "DOCKER", "docker": {"imag": "x"}}},
+         "definition.container.docker.imag (did you mean image?)"),
+        ({"id": "/a", "upgradeStrategy": {"minimumHealthCapacty": 0}},
+         "definition.upgradeStrategy.minimumHealthCapacty (did you mean minimumHealthCapacity?)"),
+        ({"id": "/a", "residency": {"taskLostBehaviour": "WAIT_FOREVER"}},
+         "definition.residency.taskLostBehaviour (did you mean taskLostBehavior?)"),
+        ({"id": "/a", "portDefinitions": [{"prot": 0}]}, "definition.portDefinitions[0].prot"),
+    ],
+)
+def test_unknown_fields_are_named_with_the_likely_one(defn, expected):
+    problems = validate_definition(defn)
+    assert len(problems) == 1 and expected in problems[0] and "Marathon 1.10" in problems[0], problems
+
+
+def test_read_only_fields_from_a_get_are_accepted():
+    pasted = dict(LIVE[TUTORIAL], tasks=[{"id": "t", "state": "TASK_RUNNING"}], deployments=[{"id": "d"}],
+                  version="2026-01-01T00:00:00.000Z", versionInfo={"lastConfigChangeAt": "x"},
+                  lastTaskFailure={"taskId": "t"}, tasksStats={}, readinessCheckResults=[])
+    assert unknown_field_problems(pasted) == []
+    # Only at the top level: a health check has no version field.
+    assert unknown_field_problems({"healthChecks": [{"version": "x"}]})
+
+
+def test_free_form_maps_are_not_checked():
+    assert unknown_field_problems({"env": {"ANY": "x"}, "labels": {"any": "x"}, "secrets": {"s": {"source": "a"}},
+                                   "unreachableStrategy": "disabled"}) == []
 
 
 @pytest.mark.parametrize("app_id,ok", [("/postgres", True), ("prod/db-1", True), ("a.b", True), ("My App", False),

@@ -124,8 +124,10 @@ def test_healthy_ignores_null_entries():
 
 @pytest.mark.parametrize("task", [SUSPENDED_110, SUSPENDED_14, SUSPENDED_11], ids=["1.10", "1.4", "1.1"])
 def test_suspended_shapes(task):
-    assert _tasks.is_suspended(task) is True
-    s = _tasks.summarize_task(task)
+    assert _tasks.has_idle_reservation(task) is True
+    # The app was scaled to 0: its reserved instance is suspended.
+    assert _tasks.suspended_tasks([task], 0) == [task]
+    (s,) = _tasks.summarize_tasks([task], {"/db": 0})
     assert s["suspended"] is True
     assert s["started_at"] is None
     assert s["healthy"] is None
@@ -133,20 +135,60 @@ def test_suspended_shapes(task):
 
 
 def test_running_resident_task_is_not_suspended():
-    assert _tasks.is_suspended(RUNNING) is False
+    assert _tasks.has_idle_reservation(RUNNING) is False
+    assert _tasks.suspended_tasks([RUNNING], 0) == []
 
 
 def test_staging_with_staged_at_is_not_suspended():
     t = copy.deepcopy(RUNNING)
     t["state"] = "TASK_STAGING"
     del t["startedAt"]
-    assert _tasks.is_suspended(t) is False
+    assert _tasks.has_idle_reservation(t) is False
 
 
 def test_killed_task_without_volumes_is_not_suspended():
     t = copy.deepcopy(SUSPENDED_110)
     t["localVolumes"] = []
-    assert _tasks.is_suspended(t) is False
+    assert _tasks.has_idle_reservation(t) is False
+    assert _tasks.suspended_tasks([t], 0) == []
+
+
+def crash_looping(state="TASK_FAILED"):
+    # A reserved instance of a running app whose task died and waits for its relaunch: on the wire it
+    # looks like a stopped one (marathon-api.md 8.5), only the app's instance count tells them apart.
+    t = copy.deepcopy(SUSPENDED_110)
+    t["state"] = state
+    return t
+
+
+@pytest.mark.parametrize("state", ["TASK_FAILED", "TASK_KILLED", "TASK_ERROR"])
+def test_crash_looping_instance_of_a_running_app_is_not_suspended(state):
+    task = crash_looping(state)
+    assert _tasks.suspended_tasks([task], 1) == []
+    (s,) = _tasks.summarize_tasks([task], {"/db": 1})
+    assert s["suspended"] is False
+    assert _tasks.summarize_counts([s])["suspended"] == 0
+
+
+def test_only_instances_beyond_the_count_are_suspended():
+    # Scaled 2 -> 1: one reserved instance is stopped; the other crash-loops.
+    stopped = dict(copy.deepcopy(SUSPENDED_110), id="db.instance-b._app.1")
+    failed = dict(crash_looping(), id="db.instance-a._app.3")
+    assert _tasks.suspended_tasks([failed, stopped], 1) == [stopped]
+    # Scaled 2 -> 1 and the remaining one runs.
+    assert _tasks.suspended_tasks([RUNNING, stopped], 1) == [stopped]
+    # Scaled to 0 but the task is still being killed: not suspended yet.
+    assert _tasks.suspended_tasks([RUNNING], 0) == []
+
+
+def test_an_app_not_in_the_counts_has_no_instances():
+    (s,) = _tasks.summarize_tasks([SUSPENDED_110], {})
+    assert s["suspended"] is True
+
+
+def test_instance_counts_are_needed_only_for_idle_reservations():
+    assert _tasks.needs_instance_counts([RUNNING]) is False
+    assert _tasks.needs_instance_counts([RUNNING, crash_looping()]) is True
 
 
 def test_summary_of_running_task():
@@ -201,18 +243,12 @@ def test_counts():
     del staging["startedAt"]
     killing_healthy = with_results(RUNNING, ALIVE)
     killing_healthy["state"] = "TASK_KILLING"
-    tasks = [
-        _tasks.summarize_task(t)
-        for t in (
-            with_results(RUNNING, ALIVE),
-            with_results(RUNNING, DEAD),
-            RUNNING,
-            SUSPENDED_110,
-            SUSPENDED_14,
-            staging,
-            killing_healthy,
-        )
-    ]
+    stopped_14 = dict(SUSPENDED_14, id="db.instance-other._app.1")
+    tasks = _tasks.summarize_tasks(
+        [with_results(RUNNING, ALIVE), with_results(RUNNING, DEAD), RUNNING, SUSPENDED_110, stopped_14, staging,
+         killing_healthy],
+        {"/db": 5},
+    )
     assert _tasks.summarize_counts(tasks) == {
         "total": 7,
         "running": 3,

@@ -105,6 +105,25 @@ def test_src_yaml_and_json(server, run, tmp_path):
     assert code == 1 and "is not valid JSON" in out["msg"]
 
 
+def test_yaml_in_a_file_named_json_is_read(server, run, tmp_path):
+    server.add("GET", "/v2/apps/web", 200, live())
+    path = tmp_path / "web.json"
+    path.write_text("id: /web\ncmd: exec sleep 3600\ncpus: 0.1\nmem: 32\nenv:\n  DB_PASSWORD: pw-live-1\n")
+    code, out = run({"marathon_url": server.url, "src": str(path)})
+    assert code == 0 and out["changed"] is False, out.get("msg")
+    path.write_text("id: [unclosed\n")
+    code, out = run({"marathon_url": server.url, "src": str(path)})
+    assert code == 1 and "nor valid YAML" in out["msg"] and "either format is accepted" in out["msg"]
+
+
+def test_relative_src_not_found_shows_the_resolved_path(server, run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out = run({"marathon_url": server.url, "src": "files/web.json"})
+    assert code == 1
+    assert "src 'files/web.json' (resolved to '%s/files/web.json') is not a readable file" % tmp_path in out["msg"]
+    assert server.seen == []
+
+
 def test_no_change_is_one_get_and_masks_secrets(server, run):
     server.add("GET", "/v2/apps/web", 200, live())
     code, out = run({"marathon_url": server.url, "definition": DESIRED})
@@ -113,6 +132,32 @@ def test_no_change_is_one_get_and_masks_secrets(server, run):
     assert "pw-live-1" not in json.dumps(out)
     assert out["app"]["env"]["DB_PASSWORD"] == "********"
     assert out["tasks_running"] == 1 and out["deployment_id"] is None
+
+
+def test_no_change_still_waits_for_a_deployment_in_progress_and_the_condition(server, run):
+    server.add("GET", "/v2/apps/web", 200, live(deployments=[{"id": "earlier"}], tasksRunning=0))
+    server.add("GET", "/v2/deployments", 200, [{"id": "earlier", "currentStep": 1, "totalSteps": 1}])
+    server.add("GET", "/v2/deployments", 200, [])
+    server.add("GET", "/v2/apps/web", 200, live(tasksRunning=0))
+    server.add("GET", "/v2/apps/web", 200, live(tasksRunning=1))
+    code, out = run({"marathon_url": server.url, "definition": DESIRED})
+    assert code == 0 and out["changed"] is False, out
+    assert server.writes() == []
+    assert [s["path"] for s in server.seen].count("/v2/deployments") == 2
+    assert out["tasks_running"] == 1 and "duration" in out
+
+
+def test_no_change_fails_when_the_asked_condition_never_comes(server, run):
+    hc = [{"protocol": "COMMAND", "command": {"value": "true"}}]
+    server.add("GET", "/v2/apps/web", 200, live(healthChecks=hc, tasksRunning=1, tasksHealthy=0), sticky=True)
+    server.add("GET", "/v2/deployments", 200, [], sticky=True)
+    code, out = run({"marathon_url": server.url, "definition": dict(DESIRED, healthChecks=hc),
+                     "wait_for": "healthy", "wait_timeout": 1})
+    assert code == 1 and out["changed"] is False
+    assert "Timed out after 1s waiting for app '/web' to be healthy" in out["msg"]
+    assert "1 running, 0 healthy" in out["msg"]
+    assert out["app"]["id"] == "/web" and out["tasks_running"] == 1
+    assert server.writes() == []
 
 
 def test_check_mode_create_sends_no_write(server, run):
@@ -206,6 +251,72 @@ def test_restart_on_zero_instances_fails_clearly(server, run):
     code, out = run({"marathon_url": server.url, "app_id": "/web", "state": "restarted"})
     assert code == 1 and "0 instances" in out["msg"] and "state=started" in out["msg"]
     assert server.writes() == []
+
+
+def test_restart_of_a_stopped_app_with_a_definition_is_one_start(server, run):
+    server.add("GET", "/v2/apps/web", 200, live(instances=0, tasksRunning=0))
+    server.add("PUT", "/v2/apps/web", 200, {"deploymentId": "start", "version": "v5"})
+    server.add("GET", "/v2/apps/web", 200, live(version="v5"))
+    code, out = run({"marathon_url": server.url, "definition": DESIRED, "state": "restarted", "wait": False})
+    assert code == 0 and out["changed"] is True, out
+    assert [(w["method"], w["path"].split("?")[0]) for w in server.writes()] == [("PUT", "/v2/apps/web")]
+    assert out["changes"] == ["instances"] and out["deployment_id"] == "start"
+
+
+def test_restart_of_a_stopped_app_with_instances_is_one_start(server, run):
+    server.add("GET", "/v2/apps/web", 200, live(instances=0, tasksRunning=0))
+    server.add("PUT", "/v2/apps/web", 200, {"deploymentId": "start", "version": "v5"})
+    server.add("GET", "/v2/apps/web", 200, live(instances=2, version="v5"))
+    code, out = run({"marathon_url": server.url, "app_id": "/web", "instances": 2, "state": "restarted",
+                     "wait": False})
+    assert code == 0 and out["changed"] is True, out
+    assert [w["body"] for w in server.writes()] == [{"instances": 2}]
+
+
+def test_create_meeting_an_app_created_meanwhile_converges(server, run):
+    server.add("GET", "/v2/apps/web", 404, {"message": "App '/web' does not exist"})
+    server.add("POST", "/v2/apps", 409, {"message": "An app with id [/web] already exists."})
+    server.add("GET", "/v2/apps/web", 200, live())
+    code, out = run({"marathon_url": server.url, "definition": DESIRED})
+    assert code == 0 and out["changed"] is False, out
+    assert [w["method"] for w in server.writes()] == ["POST"]
+    assert out["tasks_running"] == 1 and out["app"]["id"] == "/web"
+
+
+def test_create_meeting_a_different_app_created_meanwhile_updates_it(server, run):
+    server.add("GET", "/v2/apps/web", 404, {"message": "App '/web' does not exist"})
+    server.add("POST", "/v2/apps", 409, {"message": "An app with id [/web] already exists."})
+    server.add("GET", "/v2/apps/web", 200, live(mem=16.0))
+    server.add("PUT", "/v2/apps/web", 200, {"deploymentId": "upd", "version": "v6"})
+    server.add("GET", "/v2/apps/web", 200, live(version="v6"))
+    code, out = run({"marathon_url": server.url, "definition": DESIRED, "wait": False})
+    assert code == 0 and out["changed"] is True, out
+    assert [w["method"] for w in server.writes()] == ["POST", "PUT"]
+    assert out["changes"] == ["mem"]
+
+
+def test_a_refused_change_returns_the_live_app(server, run):
+    resident = live(container=RESIDENT_CONTAINER, tasksRunning=1, tasksHealthy=1)
+    server.add("GET", "/v2/apps/web", 200, resident)
+    desired = dict(DESIRED, cpus=2, container=RESIDENT_CONTAINER)
+    code, out = run({"marathon_url": server.url, "definition": desired})
+    assert code == 1 and "cpus (0.1 -> 2)" in out["msg"]
+    assert out["app"]["id"] == "/web" and out["tasks_running"] == 1 and out["tasks_healthy"] == 1
+    assert out["app"]["env"]["DB_PASSWORD"] == "********" and "pw-live-1" not in json.dumps(out)
+    assert server.writes() == []
+
+
+def test_a_wait_timeout_returns_the_app_as_last_seen(server, run):
+    server.add("GET", "/v2/apps/web", 200, live())
+    server.add("PUT", "/v2/apps/web", 200, {"deploymentId": "dep-9", "version": "v9"})
+    server.add("GET", "/v2/deployments", 200, [], sticky=True)
+    server.add("GET", "/v2/apps/web", 200, live(mem=64.0, version="v9", instances=2, tasksRunning=1),
+               sticky=True)
+    code, out = run({"marathon_url": server.url, "definition": dict(DESIRED, mem=64, instances=2),
+                     "wait_timeout": 1})
+    assert code == 1 and "Timed out" in out["msg"], out
+    assert out["app"]["version"] == "v9" and out["app"]["instances"] == 2 and out["tasks_running"] == 1
+    assert "pw-live-1" not in json.dumps(out)
 
 
 def test_marathon_error_is_one_readable_line(server, run):
