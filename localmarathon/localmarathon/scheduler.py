@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
 
 from . import events as ev
+from . import hostports
 from .deployments import Deployment, locked_error_body, merge_steps
 from .state import StateStore
 from .util import ApiError, VersionClock, format_ts, new_uuid, safe_app_id
@@ -78,6 +77,8 @@ class Cluster:
         # Instances no offer matched: instance id -> time of the next offer, app id -> declined-offer summary.
         self.next_offer_at: dict[str, float] = {}
         self.declined: dict[str, dict] = {}
+        # Held across processes, so that other localmarathon servers on this machine skip them.
+        self.port_reservations = hostports.PortReservations()
         self._dirty = False
         self._stopping = False
         self._thread = None
@@ -119,6 +120,7 @@ class Cluster:
             self._thread.join(timeout=5)
         with self.lock:
             self._save(durable=True)
+        self.port_reservations.release_all()
 
     def _restore(self, data: dict) -> None:
         self.framework_id = data["framework_id"]
@@ -138,7 +140,10 @@ class Cluster:
                 task["killRequested"] = True
                 inst["lastState"] = "TASK_KILLED"
             if inst.get("reservation"):
-                self.used_host_ports.update(inst["reservation"].get("ports", []))
+                for port in inst["reservation"].get("ports", []):
+                    self.used_host_ports.add(port)
+                    if not self.port_reservations.try_reserve(port):
+                        log.warning("host port %s reserved by %s is held by another localmarathon", port, inst["id"])
         self._dirty = True
 
     def to_state(self) -> dict:
@@ -376,7 +381,7 @@ class Cluster:
         if res:
             for vol in res["volumes"]:
                 shutil.rmtree(self.data_dir / "volumes" / vol["persistenceId"], ignore_errors=True)
-            self.used_host_ports.difference_update(res.get("ports", []))
+            self._release_host_ports(res.get("ports", []))
         task = inst.get("task")
         if task:
             self.task_index.pop(task["id"], None)
@@ -395,26 +400,30 @@ class Cluster:
         summary["reasons"][exc.reason] = summary["reasons"].get(exc.reason, 0) + 1
 
     def _allocate_ports(self, wanted: list[int]) -> list[int]:
+        # Mesos offers a port only while no task holds it; the agents here share one host's ports.
+        # Fixed ports are checked first, so an unmatched offer leaves no random port reserved.
+        fixed = [want for want in wanted if want]
+        for i, want in enumerate(fixed):
+            if want in self.used_host_ports or want in fixed[:i]:
+                raise NoMatchingOffer("InsufficientPorts", f"host port {want} is held by another task")
         out = []
-        lo, hi = HOST_PORT_RANGE
         for want in wanted:
             if want:
-                # Mesos offers a port only while no task holds it; the agents here share one host's ports.
-                if want in self.used_host_ports or want in out:
-                    raise NoMatchingOffer("InsufficientPorts", f"host port {want} is held by another task")
                 out.append(want)
                 continue
-            start = random.randint(lo, hi)
-            for k in range(hi - lo + 1):
-                port = lo + (start - lo + k) % (hi - lo + 1)
-                if port in self.used_host_ports or port in out or not _port_free(port):
-                    continue
-                out.append(port)
-                break
-            else:
+            # Reserved machine-wide before it is checked free: another server's task may own it.
+            port = hostports.pick_free_port(self.port_reservations, HOST_PORT_RANGE,
+                                            skip=self.used_host_ports | set(out))
+            if port is None:
                 raise RuntimeError("no free host port in 31000-32000")
+            out.append(port)
         self.used_host_ports.update(p for p in out)
         return out
+
+    def _release_host_ports(self, ports) -> None:
+        self.used_host_ports.difference_update(ports)
+        for port in ports:
+            self.port_reservations.release(port)
 
     def _launch_locked(self, inst: dict, effects: list) -> None:
         from .agent import LaunchSpec
@@ -537,7 +546,7 @@ class Cluster:
         self._stop_monitors_locked(task["id"], effects)
         inst["lastState"] = state
         if not inst.get("reservation"):
-            self.used_host_ports.difference_update(task.get("ports", []))
+            self._release_host_ports(task.get("ports", []))
         # A kill we asked for is not a failure, unless a failing health check was the reason.
         expected = task.get("killRequested") and state == "TASK_KILLED" and not task.get("unhealthyKill")
         if not expected or state in FAILURE_STATES:
@@ -1047,15 +1056,6 @@ def _host_port_requests(app: dict) -> list[int]:
         if "hostPort" in m:
             out.append(m["hostPort"] or 0)
     return out
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind((HOST, port))
-        except OSError:
-            return False
-    return True
 
 
 def parse_task_app(task_id: str) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -43,6 +44,7 @@ class LocalMarathon:
         self.port = 0
         self.proc: subprocess.Popen | None = None
         self._reader = None
+        self._port_hold: socket.socket | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -63,10 +65,33 @@ class LocalMarathon:
             cmd += ["--mesos-role", self.mesos_role]
         return cmd + self.extra_args
 
+    def _hold_port(self) -> None:
+        """Keep the port ours from the first start to the last stop. A socket bound to it without
+        listening, with SO_REUSEADDR as the server's own, lets the server listen there, while no other
+        process's port-0 bind or outgoing connection can get the port, not even while the server is
+        down between a stop and a start (a restart on the same port would fail otherwise)."""
+        if self._port_hold is not None:
+            return
+        hold = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        hold.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            hold.bind(("127.0.0.1", self.port))
+        except OSError as err:
+            hold.close()
+            raise LocalMarathonError(f"cannot take port {self.port} for localmarathon: {err}") from None
+        self._port_hold = hold
+        self.port = hold.getsockname()[1]
+
+    def _release_port(self) -> None:
+        hold, self._port_hold = self._port_hold, None
+        if hold is not None:
+            hold.close()
+
     def start(self) -> "LocalMarathon":
         if self.proc is not None and self.proc.poll() is None:
             raise LocalMarathonError("already running")
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._hold_port()
         log = open(self.data_dir / "localmarathon.log", "ab")
         try:
             self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
@@ -97,9 +122,9 @@ class LocalMarathon:
         self.port = int(self.url.rsplit(":", 1)[1])
         return self
 
-    def stop(self, timeout: float = 30) -> None:
+    def stop(self, timeout: float = 30, keep_port: bool = False) -> None:
         """SIGTERM (the server kills its tasks), SIGKILL after ``timeout``; then make sure no task
-        process of this data dir is left."""
+        process of this data dir is left. ``keep_port``: a later start() gets the same port."""
         proc, self.proc = self.proc, None
         if proc is not None:
             if proc.poll() is None:
@@ -118,16 +143,19 @@ class LocalMarathon:
             if proc.stdout:
                 proc.stdout.close()
         kill_leftovers(self.data_dir)
+        if not keep_port:
+            self._release_port()
 
     def kill(self) -> None:
-        """SIGKILL the server only (a crash); its tasks must die on their own (PDEATHSIG/watchdog)."""
+        """SIGKILL the server only (a crash); its tasks must die on their own (PDEATHSIG/watchdog).
+        The port stays reserved for a start() on it."""
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait(10)
 
     def restart(self, timeout: float = 30) -> "LocalMarathon":
         """Stop and start again on the same port with the same data dir."""
-        self.stop(timeout)
+        self.stop(timeout, keep_port=True)
         return self.start()
 
     @property

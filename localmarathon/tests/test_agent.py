@@ -17,6 +17,7 @@ import pytest
 
 from localmarathon import agent as agent_mod
 from localmarathon.agent import Agent, LaunchSpec, build_task_env, launch_delay
+from localmarathon.testing import wait_for
 
 TIME_SCALE = 20.0
 
@@ -206,17 +207,19 @@ def test_missing_program_fails_clearly(agent, marker):
 def test_kill_sends_sigterm_to_the_process_group(agent, marker):
     rec = Recorder()
     # The background child must get SIGTERM too (Mesos kills the task's process tree).
-    cmd = ("(trap 'echo child-term >> child.txt; exit 0' TERM; sleep 60 & wait) & child=$!; "
-           "trap 'echo parent-term; wait $child; exit 0' TERM; sleep 60 & wait")
+    cmd = ("(trap 'echo child-term >> child.txt; exit 0' TERM; touch child.ready; sleep 60 & wait) & child=$!; "
+           "trap 'echo parent-term; wait $child; exit 0' TERM; touch parent.ready; sleep 60 & wait")
     spec = spec_for(agent, {"cmd": cmd, "taskKillGracePeriodSeconds": 100}, marker)
     agent.launch(spec, rec)
     rec.wait(spec.task_id, "TASK_RUNNING")
-    time.sleep(0.2)
-    started = time.monotonic()
+    # Both shells have set their traps (a SIGTERM before that would just end them).
+    wait_for(lambda: all((spec.sandbox_dir / f).exists() for f in ("child.ready", "parent.ready")), 10,
+             "the task's shells to set their traps")
     agent.kill(spec.task_id)
     end = rec.final(spec.task_id)
     assert end[2] == "TASK_KILLED"
-    assert end[0] - started < 2.0  # it exited on SIGTERM, long before the 5 s (100/20) grace
+    # It exited on SIGTERM by itself, not by SIGKILL after the 5 s (100/20) grace.
+    assert end[3] == "Command exited with status 0"
     assert (spec.sandbox_dir / "stdout").read_text() == "parent-term\n"
     assert (spec.sandbox_dir / "child.txt").read_text() == "child-term\n"
     assert wait_no_marked(marker) == []
@@ -224,18 +227,19 @@ def test_kill_sends_sigterm_to_the_process_group(agent, marker):
 
 def test_kill_escalates_to_sigkill_after_scaled_grace(agent, marker):
     rec = Recorder()
-    spec = spec_for(agent, {"cmd": "trap '' TERM; while :; do sleep 0.02; done", "taskKillGracePeriodSeconds": 10},
-                    marker)
+    spec = spec_for(agent, {"cmd": "trap '' TERM; touch ready; while :; do sleep 0.02; done",
+                            "taskKillGracePeriodSeconds": 10}, marker)
     agent.launch(spec, rec)
     rec.wait(spec.task_id, "TASK_RUNNING")
-    time.sleep(0.1)
+    wait_for(lambda: (spec.sandbox_dir / "ready").exists(), 10, "the task to ignore SIGTERM")
     started = time.monotonic()
     agent.kill(spec.task_id)
-    end = rec.final(spec.task_id)
+    end = rec.final(spec.task_id, timeout=30)
     took = end[0] - started
     assert end[2] == "TASK_KILLED"
     assert end[3] == "Command terminated with signal Killed"
-    assert 0.45 <= took < 3.0, took  # grace 10 s / time scale 20 = 0.5 s
+    # grace 10 s / time scale 20 = 0.5 s: SIGKILL not before it, and not after the unscaled 10 s
+    assert 0.45 <= took < 10.0, took
     assert wait_no_marked(marker) == []
 
 
@@ -247,7 +251,7 @@ def test_explicit_zero_grace_kills_at_once(agent, marker):
     started = time.monotonic()
     agent.kill(spec.task_id, grace_seconds=0)
     end = rec.final(spec.task_id)
-    assert end[2] == "TASK_KILLED" and end[0] - started < 1.0  # not the app's 100 s / 20 = 5 s
+    assert end[2] == "TASK_KILLED" and end[0] - started < 5.0  # not the app's 100 s / 20 = 5 s
 
 
 def test_kill_right_after_launch_never_reports_running_after_killed(agent, marker):
@@ -280,10 +284,7 @@ def test_leftover_background_processes_die_with_the_task(agent, marker):
     agent.launch(spec, rec)
     assert rec.final(spec.task_id)[2] == "TASK_FINISHED"
     pid = int((spec.sandbox_dir / "bg.pid").read_text())
-    deadline = time.monotonic() + 2
-    while pid in marked_pids(marker):
-        assert time.monotonic() < deadline, "background process survived its task"
-        time.sleep(0.02)
+    wait_for(lambda: pid not in marked_pids(marker), 10, "the background process to die with its task")
 
 
 def test_duplicate_task_id_is_refused(agent, marker):
@@ -340,7 +341,15 @@ def test_bridge_port_mappings_and_docker_env(agent, marker, monkeypatch):
         "networks": [{"mode": "container/bridge"}],
     }
     spec = spec_for(agent, app, marker, host_ports=[31010, 31011])
-    agent.launch(spec, rec)
+    running_wall = []
+
+    def on_status(task_id, state, message=None, healthy=None):
+        if state == "TASK_RUNNING":
+            running_wall.append(time.time())
+        rec(task_id, state, message, healthy)
+
+    launched_wall = time.time()
+    agent.launch(spec, on_status)
     assert rec.final(spec.task_id)[2] == "TASK_FINISHED"
     env = read_env_file(spec.sandbox_dir / "env.bin")
     assert env["PORT0"] == "31010" and env["PORT1"] == "31011" and env["PORTS"] == "31010,31011"
@@ -353,8 +362,8 @@ def test_bridge_port_mappings_and_docker_env(agent, marker, monkeypatch):
     assert info["ports"] == [31010, 31011]
     assert info["container_ports"] == {8080: 31010, 9000: 31011}
     assert info["instance_id"] == spec.instance_id and info["sandbox"] == str(spec.sandbox_dir)
-    running_at = rec.wait(spec.task_id, "TASK_RUNNING")[0]
-    assert abs((time.time() - info["started_at"]) - (time.monotonic() - running_at)) < 0.05
+    # started_at is the wall-clock time of TASK_RUNNING: after the launch, before its report
+    assert launched_wall <= info["started_at"] <= running_wall[0]
 
 
 def test_unknown_image_fails_like_a_pull_failure(agent, marker):
@@ -400,10 +409,10 @@ def test_shutdown_kills_every_task_and_refuses_new_ones(tmp_path, marker):
     assert sorted(a.task_ids()) == sorted(s.task_id for s in specs)
     started = time.monotonic()
     a.shutdown(timeout=2)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 2 + 2  # its timeout, plus the 2 s it gives a SIGKILL at most
     for s in specs:
         assert rec.states(s.task_id)[-1] == "TASK_KILLED"
-    assert wait_no_marked(marker, timeout=2) == []
+    assert wait_no_marked(marker, timeout=10) == []
     with pytest.raises(RuntimeError, match="shut down"):
         a.launch(spec_for(a, {"cmd": "true"}, marker), rec)
 
@@ -438,13 +447,10 @@ def test_tasks_die_when_the_agent_process_is_sigkilled(tmp_path, marker):
     try:
         assert host.stdout.readline().strip() == "ready"
         # 4 sleeps, 2 shells, 1 subshell (the first shell may exec its sleep): wait until all forked
-        deadline = time.monotonic() + 5
-        while len(marked_pids(marker)) < 6:
-            assert time.monotonic() < deadline, marked_pids(marker)
-            time.sleep(0.02)
+        wait_for(lambda: len(marked_pids(marker)) >= 6, 30, "every task process to fork")
         host.send_signal(signal.SIGKILL)
         host.wait(5)
-        left = wait_no_marked(marker, timeout=3)
+        left = wait_no_marked(marker, timeout=10)
         assert left == [], f"orphans after the agent died: {left}"
     finally:
         if host.poll() is None:
@@ -454,19 +460,18 @@ def test_tasks_die_when_the_agent_process_is_sigkilled(tmp_path, marker):
             os.kill(pid, signal.SIGKILL)
 
 
-def test_cmd_launch_to_running_latency(agent, marker):
+def test_cmd_task_is_running_before_its_command_does_anything(agent, marker):
+    # TASK_RUNNING is reported once the process exists, not after the command got somewhere. How fast
+    # that is depends on the machine's load; bench/localmarathon_bench.py measures it
+    # (cmd_post_to_running_s), a test does not.
     rec = Recorder()
-    samples = []
-    for _ in range(5):
-        spec = spec_for(agent, {"cmd": "sleep 30"}, marker)
-        started = time.monotonic()
-        agent.launch(spec, rec)
-        samples.append(rec.wait(spec.task_id, "TASK_RUNNING")[0] - started)
-        agent.kill(spec.task_id, grace_seconds=0)
-        rec.final(spec.task_id)
-    samples.sort()
-    print(f"cmd launch->TASK_RUNNING: median {samples[2] * 1000:.1f} ms, max {samples[-1] * 1000:.1f} ms")
-    assert samples[2] < 0.25
+    spec = spec_for(agent, {"cmd": "while [ ! -e go ]; do sleep 0.01; done; echo went"}, marker)
+    agent.launch(spec, rec)
+    rec.wait(spec.task_id, "TASK_RUNNING", timeout=30)
+    assert rec.states(spec.task_id) == ["TASK_STAGING", "TASK_STARTING", "TASK_RUNNING"]
+    (spec.sandbox_dir / "go").touch()
+    assert rec.final(spec.task_id)[2] == "TASK_FINISHED"
+    assert (spec.sandbox_dir / "stdout").read_text() == "went\n"
 
 
 # ---- pure helpers ---------------------------------------------------------------------------------
@@ -531,9 +536,7 @@ def test_ended_tasks_are_forgotten_after_a_bounded_history(agent, marker, monkey
     for s in specs:
         agent.launch(s, rec)
         rec.final(s.task_id)
-    deadline = time.monotonic() + 2  # the worker files the task away right after its last report
-    while agent.task_info(specs[0].task_id) is not None:
-        assert time.monotonic() < deadline, "the oldest ended task is still remembered"
-        time.sleep(0.01)
+    # the worker files the task away right after its last report
+    wait_for(lambda: agent.task_info(specs[0].task_id) is None, 10, "the oldest ended task to be forgotten")
     assert agent.task_info(specs[2].task_id)["task_id"] == specs[2].task_id
     assert agent.task_ids() == []

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 
 import requests
 
 from conftest import Api, wait_for
+from localmarathon.util import parse_ts
 
 
 def test_ping_content_negotiation(api):
@@ -105,19 +105,21 @@ def test_requests_are_served_concurrently(lm, api):
 
 def test_failing_task_backoff_and_last_failure(api):
     r = api.post("/v2/apps", json={"id": "/crash", "cmd": "echo boom >&2; exit 3", "instances": 1,
-                                   "backoffSeconds": 40, "backoffFactor": 2, "maxLaunchDelaySeconds": 3600})
+                                   "backoffSeconds": 100, "backoffFactor": 2, "maxLaunchDelaySeconds": 3600})
     assert r.status_code == 201
     app = wait_for(lambda: (a := api.app("/crash")).get("lastTaskFailure") and a, 10, "a failure")
     failure = app["lastTaskFailure"]
     assert failure["state"] == "TASK_FAILED" and failure["appId"] == "/crash" and failure["host"] == "127.0.0.1"
-    # backoffSeconds 40 at time scale 20 → 2 s before the second launch, then 4 s
+    # backoffSeconds 100 at time scale 20 → 5 s before the second launch (long enough for the queue
+    # to be looked at while the delay runs, on a busy machine too), then 10 s
     queue = api.get("/v2/queue").json()["queue"]
     assert queue and queue[0]["app"]["id"] == "/crash" and queue[0]["count"] == 1
     assert queue[0]["delay"]["overdue"] is False and queue[0]["delay"]["timeLeftSeconds"] > 0
     first = failure["taskId"]
-    t0 = time.monotonic()
-    second = wait_for(lambda: (f := api.app("/crash")["lastTaskFailure"])["taskId"] != first and f, 10, "relaunch")
-    assert time.monotonic() - t0 > 1.0
+    second = wait_for(lambda: (f := api.app("/crash")["lastTaskFailure"])["taskId"] != first and f, 30, "relaunch")
+    # Judged by the server's own failure times, not by when this test happened to look: the second
+    # launch waited out the 5 s backoff (timestamps have millisecond precision).
+    assert parse_ts(second["timestamp"]) - parse_ts(failure["timestamp"]) >= 5.0 - 0.001
     assert second["taskId"].rsplit(".", 1)[0] == first.rsplit(".", 1)[0]  # same instance, next incarnation
     # DELETE /v2/queue/{id}/delay resets the backoff
     assert api.delete("/v2/queue/crash/delay").status_code in (204, 404)

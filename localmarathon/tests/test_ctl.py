@@ -4,8 +4,10 @@ starter, or a killed server."""
 from __future__ import annotations
 
 import json
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -111,6 +113,32 @@ def test_killed_server_leaves_no_task(tmp_path):
         # and it comes back with its state
         lm.start()
         Api(lm.url).wait_running("/sleeper", 2)
+
+
+def test_port_stays_reserved_while_the_server_is_down_between_stop_and_start(tmp_path):
+    # A restart comes back on the same port: meanwhile no other process (another test's server on
+    # port 0, an outgoing connection) may take it, yet clients are refused as by a stopped Marathon.
+    with LocalMarathon(tmp_path / "lm", time_scale=20) as lm:
+        port = lm.port
+        for down in (lm.kill, lambda: lm.stop(keep_port=True)):
+            down()
+            other = socket.socket()
+            try:
+                try:
+                    other.bind(("127.0.0.1", port))
+                    raise AssertionError(f"port {port} was free for others while localmarathon was down")
+                except OSError as err:
+                    assert err.errno == errno.EADDRINUSE
+            finally:
+                other.close()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+                raise AssertionError("a connection was accepted while localmarathon was down")
+            except ConnectionRefusedError:
+                pass
+            lm.start()
+            assert lm.port == port
+            assert requests.get(lm.url + "/ping", timeout=10).text == "pong"
 
 
 def test_bad_arguments_fail_cleanly(tmp_path):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import threading
 import time
+import types
 
 import pytest
 
+from localmarathon import faults
 from localmarathon.faults import FaultInjector, status_response
 
 
@@ -173,7 +175,10 @@ def test_register_callback_rejects_other_kinds(fi):
         fi.register_callback("status", lambda f: None)
 
 
-def test_leader_change_window(fi):
+def test_leader_change_window(fi, monkeypatch):
+    # The window's clock is the test's: a busy machine must not end it between two assertions.
+    clock = [1000.0]
+    monkeypatch.setattr(faults, "time", types.SimpleNamespace(monotonic=lambda: clock[0], time=time.time))
     seen_during_callback = []
     fi.register_callback("leader_change", lambda f: seen_during_callback.append(fi.leader_unknown()))
     fault = fi.add({"kind": "leader_change", "duration": 0.3})
@@ -187,7 +192,9 @@ def test_leader_change_window(fi):
     # The window takes precedence over counted faults, which keep their counts.
     fi.add({"kind": "status", "status": 503, "count": 1})
     assert fi.before_request("GET", "/v2/apps").kind == "leader_change"
-    time.sleep(0.35)
+    clock[0] += 0.29
+    assert fi.leader_unknown()
+    clock[0] += 0.02
     assert not fi.leader_unknown()
     assert fi.before_request("GET", "/v2/apps").kind == "status"
     assert fi.before_request("GET", "/v2/apps") is None

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from localmarathon.health import FORCED_FAILURE_CAUSE, HealthMonitor, marathon_timestamp
+from localmarathon.testing import wait_for
 
 SCALE = 20.0  # 1 s of configuration = 50 ms
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -87,12 +88,14 @@ def tls_web(tmp_path):
     server.close()
 
 
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+@pytest.fixture
+def closed_port():
+    """A port that refuses connections for the whole test: bound but not listening. (A port-0 number,
+    closed and reused, may meanwhile be bound by anyone.)"""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    yield sock.getsockname()[1]
+    sock.close()
 
 
 class Collector:
@@ -179,8 +182,7 @@ def test_http_failures_in_grace_store_an_empty_unhealthy_entry(web):
     c = Collector()
     monitor({"protocol": "HTTP", "gracePeriodSeconds": 300, "intervalSeconds": 1, "maxConsecutiveFailures": 1},
             [web.port], c)
-    time.sleep(0.3)
-    assert len(c.results) >= 3
+    wait_for(lambda: len(c.results) >= 3, 10, "three results")
     for _, r in c.results:
         assert r == {"alive": False, "consecutiveFailures": 0, "instanceId": "app.instance-1"}
     assert c.kills == []
@@ -196,9 +198,7 @@ def test_grace_ends_with_the_first_success(web):
     assert r["alive"] is False and r["lastFailureCause"] == "404 Not Found"
     assert "firstSuccess" in r and "lastSuccess" in r
     c.wait_for(lambda r: True)
-    deadline = time.monotonic() + 2
-    while not c.kills and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: c.kills, 10, "the kill request")
     assert len(c.kills) == 1
     web.status = 302  # redirects count as healthy
     r = c.wait_for(lambda r: r["alive"] and r["consecutiveFailures"] == 0 and "lastFailure" in r)
@@ -214,15 +214,14 @@ def test_max_consecutive_failures_zero_never_kills_marathon_checks(web):
     assert c.kills == []
 
 
-def test_tcp_check_against_listener_and_closed_port():
+def test_tcp_check_against_listener_and_closed_port(closed_port):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
-    closed = free_port()
     try:
         ok, bad = Collector(), Collector()
         monitor({"protocol": "TCP", "gracePeriodSeconds": 0, "intervalSeconds": 1}, [listener.getsockname()[1]], ok)
-        monitor({"protocol": "TCP", "gracePeriodSeconds": 0, "intervalSeconds": 1}, [closed], bad)
+        monitor({"protocol": "TCP", "gracePeriodSeconds": 0, "intervalSeconds": 1}, [closed_port], bad)
         assert ok.wait_for(lambda r: True)["alive"] is True
         r = bad.wait_for(lambda r: True)
         assert r["alive"] is False and "Connection refused" in r["lastFailureCause"]
@@ -248,9 +247,11 @@ def test_mesos_checks_honour_delay_and_marathon_checks_do_not(web):
     monitor({"protocol": "HTTP", "intervalSeconds": 1, "delaySeconds": 30}, [web.port], early)
     monitor({"protocol": "MESOS_HTTP", "intervalSeconds": 1, "delaySeconds": 30}, [web.port], delayed)
     first_early = early.wait_for(lambda r: True) and early.results[0][0] - started
-    first_delayed = delayed.wait_for(lambda r: True, timeout=6) and delayed.results[0][0] - started
-    assert first_early < 0.75
-    assert 1.5 <= first_delayed < 3.5  # 30 s / 20
+    first_delayed = delayed.wait_for(lambda r: True, timeout=20) and delayed.results[0][0] - started
+    # The bounds that tell the behaviours apart, not how fast this machine is: the HTTP check ran
+    # before the delay (30 s / 20 = 1.5 s) was over, the MESOS_HTTP one not before; and its delay
+    # was scaled (an unscaled one would have made wait_for give up after 20 s).
+    assert first_early < 1.5 <= first_delayed
 
 
 def test_mesos_check_kills_when_failures_reach_the_maximum(web):
@@ -259,20 +260,16 @@ def test_mesos_check_kills_when_failures_reach_the_maximum(web):
     monitor({"protocol": "MESOS_HTTP", "gracePeriodSeconds": 0, "intervalSeconds": 1, "delaySeconds": 0,
              "maxConsecutiveFailures": 2}, [web.port], c)
     c.wait_for(lambda r: r["consecutiveFailures"] >= 2)
-    deadline = time.monotonic() + 1
-    while not c.kills and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: c.kills, 10, "the kill request")
     assert len(c.kills) == 1 and c.kills[0][1]["consecutiveFailures"] == 2
 
 
-def test_mesos_check_with_zero_max_kills_on_first_failure():
+def test_mesos_check_with_zero_max_kills_on_first_failure(closed_port):
     c = Collector()
     monitor({"protocol": "MESOS_TCP", "gracePeriodSeconds": 0, "intervalSeconds": 1, "delaySeconds": 0,
-             "maxConsecutiveFailures": 0}, [free_port()], c)
+             "maxConsecutiveFailures": 0}, [closed_port], c)
     c.wait_for(lambda r: r["consecutiveFailures"] == 1)
-    deadline = time.monotonic() + 1
-    while not c.kills and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: c.kills, 10, "the kill request")
     assert len(c.kills) == 1 and c.kills[0][1]["consecutiveFailures"] == 1
 
 
@@ -285,10 +282,10 @@ def test_grace_counts_from_the_tasks_start(web):
     assert c.wait_for(lambda r: True)["consecutiveFailures"] == 1
 
 
-def test_mesos_check_reports_nothing_during_grace():
+def test_mesos_check_reports_nothing_during_grace(closed_port):
     c = Collector()
     monitor({"protocol": "MESOS_TCP", "gracePeriodSeconds": 300, "intervalSeconds": 1, "delaySeconds": 0,
-             "maxConsecutiveFailures": 1}, [free_port()], c)
+             "maxConsecutiveFailures": 1}, [closed_port], c)
     time.sleep(0.3)
     assert c.results == [] and c.kills == []
 
@@ -300,10 +297,10 @@ def test_mesos_check_port_means_container_port(web):
     assert c.wait_for(lambda r: True)["alive"] is True
 
 
-def test_port_index_selects_the_host_port(web):
+def test_port_index_selects_the_host_port(web, closed_port):
     c = Collector()
     monitor({"protocol": "TCP", "portIndex": 1, "gracePeriodSeconds": 0, "intervalSeconds": 1},
-            [free_port(), web.port], c)
+            [closed_port, web.port], c)
     assert c.wait_for(lambda r: True)["alive"] is True
 
 
@@ -330,9 +327,16 @@ def test_force_unhealthy_and_back(web):
 
 def test_interval_is_scaled(web):
     c = Collector()
+    started = time.monotonic()
     monitor({"protocol": "TCP", "gracePeriodSeconds": 0, "intervalSeconds": 4}, [web.port], c)  # 0.2 s
-    time.sleep(1.1)
-    assert 3 <= len(c.results) <= 7  # 6 expected: an unscaled interval gives 1, no interval dozens
+    # An unscaled interval (4 s) would need 12 s for four results.
+    wait_for(lambda: len(c.results) >= 4, 10, "four results")
+    with c.cond:
+        stamps = [at - started for at, _ in c.results]
+    # Check k starts no earlier than (k - 1) intervals after the first: with no interval it would
+    # run dozens of times in that time. (A small allowance for the clock's granularity.)
+    for k, at in enumerate(stamps):
+        assert at >= k * 0.2 - 0.005, stamps
 
 
 def test_command_check_runs_in_sandbox_with_task_env(tmp_path):
@@ -372,10 +376,8 @@ def test_command_check_times_out_and_leaves_no_process(tmp_path):
                     pass
         return found
 
-    deadline = time.monotonic() + 2  # SIGKILL delivery is asynchronous
-    while survivors():
-        assert time.monotonic() < deadline, f"health check commands survived: {survivors()}"
-        time.sleep(0.02)
+    # SIGKILL delivery is asynchronous
+    wait_for(lambda: not survivors(), 10, "the health check commands to be gone")
 
 
 def test_stop_ends_checking(web):

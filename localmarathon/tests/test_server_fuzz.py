@@ -39,7 +39,7 @@ def _ok(r: requests.Response) -> None:
             assert isinstance(body.get("message"), str)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=APP_BODY, method=st.sampled_from(["POST", "PUT", "PATCH"]),
        query=st.sampled_from(["", "?force=true", "?partialUpdate=false", "?force=yes&partialUpdate=FALSE"]))
 def test_random_app_bodies(server, body, method, query):
@@ -52,7 +52,7 @@ def test_random_app_bodies(server, body, method, query):
         requests.delete(server.url + "/v2/apps/fz?force=true", timeout=30)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(segments=st.lists(st.text(alphabet="abc/._-*%~ ", max_size=6), max_size=5),
        method=st.sampled_from(["GET", "DELETE", "POST", "PUT"]), body=JSON)
 def test_random_paths(server, segments, method, body):

@@ -275,10 +275,10 @@ def test_slow_write(variant, kind, case_of, lm, api, module_runner, record_prope
     since = time.time()
     run = module_runner.run("marathon_app", args)
     run.assert_clean()
-    # Let the late write land before judging.
+    # Let the late write land, and the deployment it started finish, before judging.
     wait_for(lambda: all(r["fault"] is None or r["status"] for r in log_since(lm, since))
              and any(r["fault"] for r in log_since(lm, since)), 10, "the delayed write to be answered")
-    time.sleep(0.3)
+    wait_for(lambda: not api.deployments(), 30, "the late write's deployment to finish")
     record_property("outcome", "clear failure" if run.failed else "converged")
     if run.failed:
         assert "timed out" in run.msg and "request_timeout" in run.msg, run.msg
@@ -299,8 +299,9 @@ def run_with_midway(api, lm, module_runner, args, action):
     api.fault({"kind": "stall_deployment", "app_id": APP})
     since = time.time()
     run = module_runner.start("marathon_app", args)
-    wait_for(lambda: writes_since(lm, since), 30, "the module's write")
-    time.sleep(0.3)  # the module is polling the deployment now
+    writes = wait_for(lambda: writes_since(lm, since), 30, "the module's write")
+    wait_for(lambda: [r for r in log_since(lm, writes[0]["time"]) if r["method"] == "GET" and r["time"] > writes[0]["time"]],
+             30, "the module to poll after its write")
     action()
     api.clear_faults()
     return since, run.wait()
@@ -312,9 +313,15 @@ def test_leader_change_during_deployment(variant, kind, case_of, lm, api, module
     case = case_of(variant)
 
     def elect():
+        elected = time.time()
         api.fault({"kind": "leader_change", "duration": 1.5})
-        # The election gap must be long enough for the module to see it.
-        time.sleep(1.5)
+        # The module polls every 0.2 s at most, so it meets the gap; wait until it did (rather than
+        # for a fixed time) and until the gap is over.
+        wait_for(lambda: [r for r in log_since(lm, elected) if r["fault"] == "leader_change"], 30,
+                 "the module to meet the election gap")
+        wait_for(lambda: all(f["kind"] != "leader_change"
+                             for f in api.s.get(lm.url + "/_localmarathon/faults", timeout=10).json()["faults"]),
+                 30, "the election gap to end")
 
     since, run = run_with_midway(api, lm, module_runner, case.module_args(lm.url), elect)
     run.assert_clean()

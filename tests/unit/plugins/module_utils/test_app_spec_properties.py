@@ -21,6 +21,8 @@ hypothesis = pytest.importorskip("hypothesis")
 st = hypothesis.strategies
 given = hypothesis.given
 settings = hypothesis.settings
+# Generating examples takes longer on a busy machine; that is no failure of the code under test.
+NOT_TOO_SLOW = [hypothesis.HealthCheck.too_slow]
 
 names = st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True)
 env_names = st.from_regex(r"[A-Z][A-Z_]{0,10}", fullmatch=True)
@@ -70,14 +72,14 @@ def floats_for_ints(value):
     return value
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=NOT_TOO_SLOW)
 @given(app)
 def test_normalization_is_idempotent(defn):
     once = normalize_app_definition(defn)
     assert normalize_app_definition(once) == once
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=NOT_TOO_SLOW)
 @given(app)
 def test_doubles_and_reordering_are_no_change(defn):
     echoed = floats_for_ints(copy.deepcopy(defn))
@@ -90,14 +92,14 @@ def test_doubles_and_reordering_are_no_change(defn):
     assert not app_differs(normalize_app_definition(defn), normalize_app_definition(echoed))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=NOT_TOO_SLOW)
 @given(app, st.integers(6, 9))
 def test_a_changed_instance_count_is_always_seen(defn, count):
     changed = dict(defn, instances=count)
     assert app_differs(normalize_app_definition(changed), normalize_app_definition(defn))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=NOT_TOO_SLOW)
 @given(app, text)
 def test_secret_values_never_in_diff(defn, secret):
     secret = "S3cr3t-" + secret

@@ -217,14 +217,17 @@ def test_no_retry_on_4xx_or_500(server):
 
 
 def test_connection_refused_is_retried_then_reported():
+    # Bound but not listening: the port refuses connections, and nobody else can take it meanwhile.
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    sock.close()
     sleeps = []
     c = client_for("http://127.0.0.1:%d" % port, sleeps, retries=2)
-    with pytest.raises(MarathonConnectionError) as e:
-        c.get_app("x")
+    try:
+        with pytest.raises(MarathonConnectionError) as e:
+            c.get_app("x")
+    finally:
+        sock.close()
     assert len(sleeps) == 2
     assert "could not connect" in str(e.value) and "after 3 attempt(s)" in str(e.value)
     assert "marathon_url" in str(e.value)
