@@ -64,6 +64,13 @@ GUARDS = [
     ("validate_certs=false gave no warning", ["validate_certs=false"]),
     ("A reply with wrong field types (instances \"three\", env a list, ...) was compared as if valid and led to "
      "a PUT nobody asked for; such an app is now refused before any write", ["reply field instances = \"three\""]),
+    ("A mistyped marathon_url whose server answered 404 with an HTML page counted as \"app absent\": state=absent "
+     "reported success and present sent a POST; only Marathon's own JSON 404 for an app means absent now",
+     ["HTML 404 page for a mistyped marathon_url: marathon_app absent",
+      "HTML 404 page for a mistyped marathon_url: marathon_app present"]),
+    ("A misspelled definition field (lables, instace) was dropped by Marathon, so every run wrote again; unknown "
+     "fields are now refused before any request, naming the field",
+     ["hypothesis: invalid definition, unknown field", "hypothesis: invalid definition, unknown health check field"]),
 ]
 
 KNOWN_GAPS = [
