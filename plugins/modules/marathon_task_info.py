@@ -50,8 +50,9 @@ options:
     description:
       - How many tasks O(wait_for) waits for.
       - Defaults to the app's C(instances) for V(running) and V(healthy), and to the number of
-        reserved instances (tasks with local volumes) beyond the app's C(instances), at least 1, for
-        V(suspended); without O(app_id), to 1.
+        reserved instances (tasks with local volumes) beyond the app's C(instances) for V(suspended):
+        at least 1 while the app wants instances, 0 for an app scaled to 0 that has no reservation
+        (created stopped); without O(app_id), to 1.
     type: int
   wait_timeout:
     description:
@@ -327,7 +328,12 @@ def count_to_wait_for(module, client, app_id, wait_for, count, tasks, counts):
     if wait_for == "suspended":
         # Only instances the app no longer wants can be suspended (stopped with their reservation).
         reserved = len([t for t in (app.get("tasks") or []) if t.get("localVolumes")])
-        return max(1, reserved - int(app.get("instances", 0) or 0))
+        wanted = int(app.get("instances", 0) or 0)
+        if reserved > wanted:
+            return reserved - wanted
+        # Scaled to 0 with nothing reserved (created stopped): nothing can run, nothing to wait for.
+        # An app that still wants instances has none suspended until it is scaled down.
+        return 0 if wanted == 0 else 1
     return int(app.get("instances", 1))
 
 
