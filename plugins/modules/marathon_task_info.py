@@ -50,9 +50,9 @@ options:
     description:
       - How many tasks O(wait_for) waits for.
       - Defaults to the app's C(instances) for V(running) and V(healthy), and to the number of
-        reserved instances (tasks with local volumes) beyond the app's C(instances) for V(suspended):
-        at least 1 while the app wants instances, 0 for an app scaled to 0 that has no reservation
-        (created stopped); without O(app_id), to 1.
+        reserved instances (tasks with local volumes) beyond the app's C(instances) for V(suspended),
+        which is at least 1 while the app wants instances, and 0 for an app scaled to 0 that has no
+        reservation (created stopped); without O(app_id), to 1.
     type: int
   wait_timeout:
     description:
