@@ -70,7 +70,7 @@ def suspended_tasks(tasks, instances):
     Suspended means stopped with the reservation kept: the app was scaled down, Marathon gave the
     instance the goal Stopped and killed its task. A reserved instance whose task failed and waits
     to be relaunched (goal Running, a crash loop) looks the same in the task list, which does not
-    carry the goal of app instances (marathon-api.md 8.4, 8.5). So only the reserved instances
+    carry the goal of app instances. So only the reserved instances
     beyond the app's instance count are suspended, and only those without a running task.
     """
     reserved = [t for t in tasks if isinstance(t, dict) and t.get("localVolumes")]
