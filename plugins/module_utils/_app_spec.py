@@ -632,17 +632,79 @@ def comparison_views(desired, live):
     return d, lv
 
 
-def app_differs(desired, live):
-    """True when the normalized ``desired`` would change the normalized ``live``."""
-    d, lv = comparison_views(desired, live)
-    # JSON text compares True and 1 as different, unlike Python's ==.
-    return _sort_key(d) != _sort_key(lv)
+class AppComparison(object):
+    """The one comparison of a task: a normalized desired definition against the normalized
+    live app. Everything that depends on it (changed, the diff, check mode's predicted app,
+    the resident rules, the landed-write check) reads this record instead of comparing again.
+
+    ``desired`` is None when the app is to be removed, ``live`` when it does not exist.
+    """
+
+    def __init__(self, desired, live):
+        self.desired = desired
+        self.live = live
+        if desired is not None and live is not None:
+            self.desired_view, self.live_view = comparison_views(desired, live)
+            d, lv = self.desired_view, self.live_view
+            # JSON text compares True and 1 as different, unlike Python's ==.
+            self.changed_fields = sorted(k for k in set(d) | set(lv) if _sort_key(d.get(k)) != _sort_key(lv.get(k)))
+            self.resident_violations = _resident_violations(d, lv) if self.changed_fields else []
+        else:
+            self.desired_view, self.live_view = desired, live
+            self.changed_fields = []
+            self.resident_violations = []
+
+    @property
+    def differs(self):
+        """True when applying ``desired`` would change ``live`` (or create or remove the app)."""
+        return bool(self.changed_fields) or (self.desired is None) != (self.live is None)
+
+    def env_changes(self, names):
+        """Those of ``names`` whose env value differs between two string values (a secret
+        reference, a mapping, is not a value this side can compare)."""
+        if self.desired is None or self.live is None:
+            return []
+        d_env, l_env = self.desired_view.get("env") or {}, self.live_view.get("env") or {}
+        return sorted(n for n in set(names or ()) if isinstance(d_env.get(n), str) and isinstance(l_env.get(n), str)
+                      and d_env[n] != l_env[n])
+
+    def matches(self, app):
+        """Whether a live app read later shows ``desired`` (the write landed)."""
+        return not AppComparison(self.desired, normalize_app_definition(app)).differs
+
+    def diff(self, extra_names=()):
+        """{"before": live, "after": desired}, secrets masked.
+
+        A secret that changes shows as "******** (changed)" on the after side, so the
+        diff never hides that a password changes and never shows it.
+        """
+        if self.desired is None or self.live is None:
+            return {"before": mask_app(self.live, extra_names) if self.live is not None else {},
+                    "after": mask_app(self.desired, extra_names) if self.desired is not None else {}}
+        d, lv = self.desired_view, self.live_view
+        # A name secret on either side stays masked on both (dropping it from the label
+        # must not show the value in the same diff).
+        names = _names(self.desired, extra_names) | _names(self.live, ())
+        before = mask_app(lv, names)
+        after = mask_app(d, names)
+        if isinstance(after.get("env"), dict):
+            live_env = lv.get("env") or {}
+            for k, v in (d.get("env") or {}).items():
+                if after["env"].get(k) == SECRET_MASK and live_env.get(k) is not None and live_env.get(k) != v:
+                    after["env"][k] = SECRET_MASK_CHANGED
+        return {"before": before, "after": after}
+
+    def predicted_app(self, extra_names=()):
+        """The app as it would be after the change (check mode), secrets masked."""
+        return mask_app(self.desired_view, extra_names) if self.desired is not None else None
+
+    def refusal_message(self, app_id):
+        return resident_refusal_message(app_id, self.resident_violations, self.desired_view, self.live_view)
 
 
-def changed_fields(desired, live):
-    """Top-level field names that differ (for messages and check mode)."""
-    d, lv = comparison_views(desired, live)
-    return sorted(k for k in set(d) | set(lv) if _sort_key(d.get(k)) != _sort_key(lv.get(k)))
+def compare_apps(desired, live):
+    """An AppComparison of two normalized definitions (either may be None)."""
+    return AppComparison(desired, live)
 
 
 def _host_ports(app):
@@ -654,12 +716,11 @@ def _host_ports(app):
     )
 
 
-def resident_violations(desired, live):
-    """Fields of ``desired`` that Marathon refuses to change on the resident ``live``
-    app (reference §8.3), both normalized. Empty when none or when not resident."""
-    if not (is_resident(live) or is_resident(desired)):
+def _resident_violations(d, lv):
+    """Fields Marathon refuses to change on an app with persistent volumes, between the
+    comparison views ``d`` (desired) and ``lv`` (live). Empty when neither is resident."""
+    if not (is_resident(lv) or is_resident(d)):
         return []
-    d, lv = comparison_views(desired, live)
     fields = []
     if sorted(map(_sort_key, persistent_volumes(d))) != sorted(map(_sort_key, persistent_volumes(lv))):
         fields.append("container.volumes (persistent)")
@@ -764,32 +825,6 @@ def mask_app(app, extra_names=()):
         (k, SECRET_MASK if isinstance(v, str) and is_secret_env(k, names) else v) for k, v in app["env"].items()
     )
     return out
-
-
-def diff_app(desired, live, extra_names=()):
-    """{"before": live, "after": desired} of normalized definitions, secrets masked.
-
-    A secret that changes shows as "******** (changed)" on the after side, so the
-    diff never hides that a password changes and never shows it.
-    """
-    if desired is None and live is None:
-        return {"before": {}, "after": {}}
-    if desired is None:
-        return {"before": mask_app(live, extra_names), "after": {}}
-    if live is None:
-        return {"before": {}, "after": mask_app(desired, extra_names)}
-    d, lv = comparison_views(desired, live)
-    # A name secret on either side stays masked on both (dropping it from the label
-    # must not show the value in the same diff).
-    names = _names(desired, extra_names) | _names(live, ())
-    before = mask_app(lv, names)
-    after = mask_app(d, names)
-    if isinstance(after.get("env"), dict):
-        live_env = lv.get("env") or {}
-        for k, v in (d.get("env") or {}).items():
-            if after["env"].get(k) == SECRET_MASK and live_env.get(k) is not None and live_env.get(k) != v:
-                after["env"][k] = SECRET_MASK_CHANGED
-    return {"before": before, "after": after}
 
 
 def definition_for_request(defn):

@@ -66,16 +66,13 @@ class MarathonModule(object):
         return self._module.check_mode
 
     @property
-    def diff_mode(self):
+    def diff(self):
+        """Whether --diff (or diff: true) asked for before/after."""
         return self._module._diff
 
     @property
     def no_log_values(self):
         return self._module.no_log_values
-
-    @property
-    def ansible_module(self):
-        return self._module
 
     def warn(self, msg):
         self._module.warn(msg)

@@ -23,8 +23,6 @@ TERMINAL_STATES = frozenset([
     "TASK_DROPPED",
 ])
 
-WAIT_CONDITIONS = ("running", "healthy", "suspended")
-
 
 def _health_results(task):
     # 1.4 and 1.5 omit the key when empty; a null entry carries no result.
@@ -162,13 +160,6 @@ def summarize_counts(tasks):
         elif t["healthy"] is False:
             counts["unhealthy"] += 1
     return counts
-
-
-def condition_met(counts, wait_for, count):
-    """Whether at least `count` tasks are in the `wait_for` condition."""
-    if wait_for not in WAIT_CONDITIONS:
-        raise ValueError("wait_for must be one of %s, got %r" % (", ".join(WAIT_CONDITIONS), wait_for))
-    return counts[wait_for] >= count
 
 
 def filter_tasks(tasks, app_id=None):

@@ -53,6 +53,7 @@ options:
         reserved instances (tasks with local volumes) beyond the app's C(instances) for V(suspended),
         which is at least 1 while the app wants instances, and 0 for an app scaled to 0 that has no
         reservation (created stopped); without O(app_id), to 1.
+      - V(0) with V(running) or V(healthy) waits until no task runs or is staged any more.
     type: int
   wait_timeout:
     description:
@@ -266,19 +267,21 @@ waited:
   sample: 4.2
 """
 
-import time
-
 from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import is_resident
 from ansible_collections.dcos.marathon.plugins.module_utils._connection import canonical_app_id
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 from ansible_collections.dcos.marathon.plugins.module_utils._module import MarathonModule
 from ansible_collections.dcos.marathon.plugins.module_utils._tasks import (
-    WAIT_CONDITIONS,
-    condition_met,
     filter_tasks,
     needs_instance_counts,
     summarize_counts,
     summarize_tasks,
+)
+from ansible_collections.dcos.marathon.plugins.module_utils._wait import (
+    WAIT_CONDITIONS,
+    WaitTimeout,
+    Waiter,
+    condition_met,
 )
 
 
@@ -359,26 +362,29 @@ def main():
         module.fail_json(msg="count is only used with wait_for; set wait_for too")
 
     client = module.client
+    waited = 0.0
     try:
         tasks, counts = list_tasks(client, app_id)
-        waited = 0.0
         if p["wait_for"]:
             wait_for = p["wait_for"]
             count = count_to_wait_for(module, client, app_id, wait_for, p["count"], tasks, counts)
-            start = time.monotonic()
-            deadline = start + p["wait_timeout"]
-            while not condition_met(counts, wait_for, count):
-                now = time.monotonic()
-                if now >= deadline:
-                    msg = "Timed out after %g s waiting for %d %s task(s)%s; last seen: %d running, %d healthy, " \
-                          "%d suspended of %d" % (p["wait_timeout"], count, wait_for,
-                                                  " of %s" % app_id if app_id else "",
-                                                  counts["running"], counts["healthy"], counts["suspended"],
-                                                  counts["total"])
-                    module.fail_json(msg=msg, tasks=tasks, summary=counts, waited=round(now - start, 3))
-                time.sleep(max(0.0, min(p["wait_sleep"], deadline - now)))
-                tasks, counts = list_tasks(client, app_id)
-            waited = round(time.monotonic() - start, 3)
+            waiter = Waiter(client, p["wait_timeout"], first_interval=p["wait_sleep"], max_interval=p["wait_sleep"])
+
+            def timeout_message(last):
+                return ("Timed out after %g s waiting for %d %s task(s)%s; last seen: %d running, %d healthy, "
+                        "%d suspended of %d" % (p["wait_timeout"], count, wait_for, " of %s" % app_id if app_id else "",
+                                                last["running"], last["healthy"], last["suspended"], last["total"]))
+
+            try:
+                tasks, counts = waiter.poll(lambda: list_tasks(client, app_id),
+                                            lambda last: condition_met(last[1], wait_for, count),
+                                            lambda last: WaitTimeout(timeout_message(last[1]),
+                                                                     {"tasks": last[0], "summary": last[1]}),
+                                            first=(tasks, counts))
+            finally:
+                waited = round(waiter.deadline.elapsed(), 3)
+    except WaitTimeout as e:
+        module.fail_json(msg=str(e), waited=waited, **e.to_result())
     except MarathonError as e:
         module.fail_from_error(e)
     module.exit_json(changed=False, tasks=tasks, summary=counts, waited=waited)

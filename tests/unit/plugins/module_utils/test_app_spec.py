@@ -17,26 +17,40 @@ import os
 import pytest
 
 from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
+    compare_apps,
     SECRET_ENV_LABEL,
     SECRET_MASK,
     SECRET_MASK_CHANGED,
-    app_differs,
     app_id_problem,
     canonical_app_id,
-    changed_fields,
-    diff_app,
     is_resident,
     label_secret_names,
     mask_app,
     normalize_app_definition,
     resident_refusal_message,
-    resident_violations,
     secret_env_label_value,
     secret_env_problems,
     secret_values,
     unknown_field_problems,
     validate_definition,
 )
+
+
+# The comparison record, read the ways these tests need it.
+def app_differs(desired, live):
+    return compare_apps(desired, live).differs
+
+
+def changed_fields(desired, live):
+    return compare_apps(desired, live).changed_fields
+
+
+def diff_app(desired, live, extra_names=()):
+    return compare_apps(desired, live).diff(extra_names)
+
+
+def resident_violations(desired, live):
+    return compare_apps(desired, live).resident_violations
 
 
 # The Marathon reference files vendored in tests/reference (see its SOURCES.md).

@@ -265,27 +265,6 @@ def test_counts_empty():
     }
 
 
-@pytest.mark.parametrize(
-    "wait_for, count, expected",
-    [
-        ("running", 1, True),
-        ("running", 2, False),
-        ("healthy", 1, False),
-        ("suspended", 1, True),
-        ("suspended", 0, True),
-        ("suspended", 2, False),
-    ],
-)
-def test_condition_met(wait_for, count, expected):
-    counts = {"total": 2, "running": 1, "staged": 0, "healthy": 0, "unhealthy": 0, "suspended": 1}
-    assert _tasks.condition_met(counts, wait_for, count) is expected
-
-
-def test_condition_rejects_unknown_condition():
-    with pytest.raises(ValueError, match="wait_for must be one of running, healthy, suspended"):
-        _tasks.condition_met({}, "deployed", 1)
-
-
 def test_filter_tasks_exact_app_only():
     other = copy.deepcopy(RUNNING)
     other["appId"] = "/db2"

@@ -17,6 +17,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._wait import (
     WaitTimeout,
     Waiter,
     app_condition_met,
+    condition_met,
     describe_deployment,
     describe_tasks,
     intervals,
@@ -189,3 +190,44 @@ def test_describe_helpers():
         {"alive": False, "lastFailureCause": "connection refused"}]}])
     assert "t TASK_RUNNING unhealthy (connection refused)" in describe_tasks(unhealthy)
     assert describe_tasks(None) == "app not found"
+
+
+@pytest.mark.parametrize(
+    "wait_for, count, expected",
+    [
+        ("running", 1, True),
+        ("running", 2, False),
+        ("healthy", 1, False),
+        ("suspended", 1, True),
+        ("suspended", 0, True),
+        ("suspended", 2, False),
+        ("running", 0, False),  # 0: nothing may run any more
+    ],
+)
+def test_condition_met(wait_for, count, expected):
+    counts = {"total": 2, "running": 1, "staged": 0, "healthy": 0, "unhealthy": 0, "suspended": 1}
+    assert condition_met(counts, wait_for, count) is expected
+
+
+def test_condition_rejects_unknown_condition():
+    with pytest.raises(ValueError, match="wait_for must be one of running, healthy, suspended"):
+        condition_met({}, "deployed", 1)
+
+
+RESERVED_RUNNING = {"id": "r", "state": "TASK_RUNNING", "startedAt": "2026-11-25T12:00:00.000Z",
+                    "localVolumes": [{"persistenceId": "a"}]}
+RESERVED_IDLE = {"id": "s", "state": "TASK_KILLED", "localVolumes": [{"persistenceId": "b"}]}
+
+
+@pytest.mark.parametrize(
+    "instances,tasks,running,met",
+    [
+        (0, [RESERVED_IDLE], 0, True),  # stopped: the reservation kept, no task
+        (0, [RESERVED_RUNNING], 1, False),  # still running
+        (1, [RESERVED_RUNNING, RESERVED_IDLE], 1, True),  # scaled 2 -> 1
+        (0, [], 0, True),  # created stopped: nothing reserved
+    ],
+)
+def test_app_suspended_condition(instances, tasks, running, met):
+    app = {"id": "/db", "instances": instances, "tasks": tasks, "tasksRunning": running, "tasksStaged": 0}
+    assert app_condition_met(app, "suspended") is met

@@ -330,39 +330,6 @@ def test_marathon_error_is_one_readable_line(server, run):
     assert out["status"] == 422 and "pw-live-1" not in json.dumps(out)
 
 
-class _Params(object):
-    """Just what AppRunner reads before any request."""
-
-    def __init__(self, **params):
-        self.params = dict(instances=None, secret_env=[], partial=False)
-        self.params.update(params)
-        self.no_log_values = set()
-
-
-SUSPENDED = {"id": "t", "state": "TASK_KILLED", "localVolumes": [{"persistenceId": "p"}]}
-RUNNING = {"id": "r", "state": "TASK_RUNNING", "startedAt": "2026-11-25T12:00:00.000Z",
-           "localVolumes": [{"persistenceId": "q"}]}
-
-
-@pytest.mark.parametrize(
-    "instances,defn,live_app,expected",
-    [
-        (4, {"instances": 2}, {"instances": 0, "tasks": [SUSPENDED]}, 4),  # the option wins
-        (None, None, {"instances": 0, "tasks": [SUSPENDED, SUSPENDED, SUSPENDED]}, 3),  # suspended ones
-        (None, {"instances": 5}, {"instances": 0, "tasks": [SUSPENDED, SUSPENDED]}, 2),  # suspended before definition
-        (None, {"instances": 5}, {"instances": 0, "tasks": []}, 5),  # then the definition
-        (None, None, {"instances": 0, "tasks": []}, 1),  # else one
-        (None, {"cmd": "x"}, None, 1),  # missing app, definition without a count
-        (None, None, {"instances": 2, "tasks": [RUNNING, RUNNING, SUSPENDED]}, 2),  # running: keep its count
-        (None, {"instances": 3}, {"instances": 2, "tasks": [RUNNING, RUNNING]}, 3),  # running: definition's count
-    ],
-)
-def test_started_count_precedence(instances, defn, live_app, expected):
-    runner = marathon_app.AppRunner(_Params(instances=instances))
-    runner.defn = defn
-    assert runner._started_count(live_app) == expected
-
-
 # ---- secret names recorded in the app label ------------------------------------------
 
 LABEL = "DCOS_MARATHON_SECRET_ENV"

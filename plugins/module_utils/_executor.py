@@ -1,0 +1,285 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcos.marathon contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""The executor of marathon_app: reads the live app, asks the planner for a plan and
+carries it out. It alone owns check mode, locks (wait, or force), sending, the landed-write
+check (handed to the API layer as the plan's predicate) and waiting (one Waiter per task).
+
+Private module_utils: not a public API.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.dcos.marathon.plugins.module_utils._app_request import AppRequest, Refusal
+from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import canonical_app_id, mask_app, secret_values
+from ansible_collections.dcos.marathon.plugins.module_utils._connection import live_app_problems
+from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
+from ansible_collections.dcos.marathon.plugins.module_utils._planner import (
+    CREATE,
+    DELETE,
+    REFUSE,
+    RESTART,
+    ROLLBACK,
+    Plan,
+    RollbackTarget,
+    plan_app,
+)
+from ansible_collections.dcos.marathon.plugins.module_utils._tasks import summarize_counts, summarize_tasks
+from ansible_collections.dcos.marathon.plugins.module_utils._wait import WaitTimeout, Waiter, app_condition_met
+
+# Plans made again after a lock cleared; more rounds mean someone keeps deploying the app.
+MAX_LOCK_ROUNDS = 5
+
+
+class _Locked(Exception):
+    """The app is locked by deployments (seen in the GET, or a 409 to the write)."""
+
+    def __init__(self, ids):
+        super().__init__(", ".join(ids))
+        self.ids = ids
+
+
+class _AppAppeared(Exception):
+    """A POST met an app of that id created since our GET (another run)."""
+
+    def __init__(self, error):
+        super().__init__(str(error))
+        self.error = error
+
+
+def deployment_ids(app):
+    return [d.get("id") for d in (app or {}).get("deployments") or [] if isinstance(d, dict) and d.get("id")]
+
+
+class AppExecutor(object):
+    def __init__(self, module):
+        self.module = module
+        self.request = None
+        self._waiter = None
+        self._warned = set()
+        self.result = dict(changed=False, app=None, changes=[], deployment_id=None, version=None, tasks_running=0,
+                           tasks_healthy=0, tasks=[], summary=summarize_counts([]))
+        if module.diff:
+            self.result["diff"] = {"before": {}, "after": {}}
+
+    @property
+    def api(self):
+        return self.module.client
+
+    @property
+    def waiter(self):
+        # One deadline for every wait of the task: locks, its deployment, the condition.
+        if self._waiter is None:
+            self._waiter = Waiter(self.api, self.request.wait_timeout)
+        return self._waiter
+
+    # ---- the run -----------------------------------------------------------------------
+
+    def run(self):
+        request = self.request = AppRequest(self.module.params, self.module.no_log_values)
+        if request.rollback_to is not None:
+            self.result["rollback_to"] = request.rollback_to
+        live = self._read_live()
+        for _round in range(MAX_LOCK_ROUNDS):
+            plan = plan_app(request, live, self._rollback_target(live))
+            self._record(plan)
+            try:
+                self._execute(plan, live)
+                return self.result
+            except _Locked as locked:
+                self.waiter.wait_unlocked(request.app_id, locked.ids)
+                live = self._read_live()
+            except _AppAppeared as appeared:
+                live = self._read_live()
+                if live is None:
+                    raise appeared.error
+        raise Refusal("App '%s' stayed locked by new deployments; nothing was changed. Try force=true"
+                      % request.app_id)
+
+    def _execute(self, plan, live):
+        if plan.action == REFUSE:
+            raise Refusal(plan.msg, **plan.extra)
+        if not plan.writes:
+            self._settle(live)
+            return
+        if self.module.check_mode:
+            self._predict(plan, live)
+            return
+        if plan.action == DELETE:
+            self._finish_app(None)
+        self._write(plan, live)
+        self._follow(plan)
+        if plan.restart:
+            # A running app scaled by state=restarted: its tasks restart too, from the app as it is now.
+            live = self.api.get_app(self.request.app_id) or live
+            restart = Plan(RESTART, instances=plan.instances, app=live)
+            self._write(restart, live)
+            self._follow(restart)
+
+    def _read_live(self):
+        app_id = self.request.app_id
+        live = self.api.get_app(app_id)
+        problems = live_app_problems(live, app_id) if live is not None else []
+        if problems:
+            # Comparing against a garbled reply could send a write nobody asked for.
+            raise Refusal("GET of app '%s' returned a malformed app (%s); nothing was sent"
+                          % (app_id, "; ".join(problems)))
+        # A task that fails from here on still returns the app as last seen.
+        self._finish_app(live)
+        return live
+
+    def _rollback_target(self, live):
+        version = self.request.rollback_to
+        if version is None or live is None:
+            return None
+        versions = self.api.get_app_versions(self.request.app_id)
+        if version not in versions:
+            return RollbackTarget(versions, None)
+        definition = self.api.get_app_version(self.request.app_id, version)
+        self._hide_secrets(definition)
+        return RollbackTarget(versions, definition)
+
+    # ---- result ------------------------------------------------------------------------
+
+    def _record(self, plan):
+        """changes, diff and warnings from the plan's one comparison."""
+        if not self.result["changed"]:
+            self.result["changes"] = list(plan.changes)
+        if self.module.diff and plan.comparison is not None and not self.result["changed"]:
+            self.result["diff"] = plan.comparison.diff(self.request.secret_env)
+        for warning in plan.warnings:
+            if warning not in self._warned:
+                self._warned.add(warning)
+                self.module.warn(warning)
+
+    def _hide_secrets(self, app):
+        self.module.no_log_values.update(secret_values(app or {}, self.request.secret_env))
+
+    def _finish_app(self, app):
+        self._hide_secrets(app)
+        self.result["app"] = mask_app(app, self.request.secret_env) if app else None
+        self.result["tasks_running"] = (app or {}).get("tasksRunning", 0) or 0
+        self.result["tasks_healthy"] = (app or {}).get("tasksHealthy", 0) or 0
+        tasks = [t for t in (app or {}).get("tasks") or [] if isinstance(t, dict)]
+        if app:
+            tasks = summarize_tasks(tasks, {canonical_app_id(app.get("id") or ""): app.get("instances", 0) or 0})
+        self.result["tasks"] = tasks
+        self.result["summary"] = summarize_counts(tasks)
+        if app and app.get("version"):
+            self.result["version"] = app["version"]
+
+    def _predict(self, plan, live):
+        """Check mode: say what the write would do, send nothing."""
+        self.result["changed"] = True
+        if plan.action == DELETE:
+            self._finish_app(None)
+        elif plan.comparison is not None and plan.comparison.desired is not None and plan.action != RESTART:
+            self.result["app"] = plan.comparison.predicted_app(self.request.secret_env)
+        if plan.action == RESTART or plan.restart:
+            self.result["changes"] = sorted(set(self.result["changes"]) | {"tasks (restart)"})
+
+    # ---- sending -----------------------------------------------------------------------
+
+    def _write(self, plan, live):
+        request, api = self.request, self.api
+        if not request.force and deployment_ids(live) and plan.action != CREATE:
+            raise _Locked(deployment_ids(live))
+        try:
+            if plan.action == CREATE:
+                resp = api.create_app(plan.body, force=request.force)
+            elif plan.action == ROLLBACK:
+                resp = api.rollback_app(request.app_id, plan.version, force=request.force, matches=plan.landed)
+            elif plan.action == RESTART:
+                resp = api.restart_app(request.app_id, force=request.force)
+            elif plan.action == DELETE:
+                resp = api.delete_app(request.app_id, force=request.force)
+            else:
+                resp = api.update_app(request.app_id, plan.body, force=request.force, partial=plan.partial,
+                                      matches=plan.landed)
+        except MarathonError as e:
+            if e.status == 409 and plan.action == CREATE:
+                # Created by someone else since our GET: read it and converge instead.
+                raise _AppAppeared(e)
+            if e.status == 409 and not request.force and e.deployment_ids:
+                raise _Locked(e.deployment_ids)
+            raise
+        self.result["changed"] = True
+        self.result["deployment_id"] = resp.deployment_id
+        if isinstance(resp.body, dict) and resp.body.get("version"):
+            self.result["version"] = resp.body["version"]
+
+    # ---- waiting -----------------------------------------------------------------------
+
+    def _wait_for(self, app_hint):
+        if self.request.wait_for:
+            return self.request.wait_for
+        return "healthy" if (app_hint or {}).get("healthChecks") else "running"
+
+    def _timed(self, wait):
+        start = self.waiter.deadline.elapsed()
+        outcome = wait()
+        self.result["duration"] = round(self.waiter.deadline.elapsed() - start, 3)
+        return outcome
+
+    def _follow(self, plan):
+        """Wait for the task's deployment, then for the condition; the result shows the app as last read."""
+        app_id = self.request.app_id
+        if not self.request.wait:
+            if plan.action != DELETE:
+                self._finish_app(self.api.get_app(app_id))
+            return
+
+        def wait():
+            self.waiter.wait_deployment(self.result["deployment_id"], app_id)
+            if plan.action == DELETE:
+                return self.waiter.wait_absent(app_id)
+            wait_for = self._wait_for(plan.app)
+            if wait_for == "deployment":
+                return self.api.get_app(app_id)
+            return self.waiter.wait_app(app_id, wait_for, plan.instances)
+
+        app = self._timed(wait)
+        if plan.action != DELETE:
+            self._finish_app(app)
+
+    def _settle(self, live):
+        """Nothing to write: still wait for this app's deployments in progress and for wait_for.
+
+        A rerun after a run that timed out must not report a success it has not seen; when the
+        condition already holds this costs no request beyond the first GET.
+        """
+        if live is None or not self.request.wait or self.module.check_mode:
+            return
+        pending = deployment_ids(live)
+        wait_for = self._wait_for(live)
+        if not pending and (wait_for == "deployment" or app_condition_met(live, wait_for)):
+            return
+
+        def wait():
+            for deployment_id in pending:
+                self.waiter.wait_deployment(deployment_id, self.request.app_id)
+            if wait_for == "deployment":
+                return self.api.get_app(self.request.app_id)
+            return self.waiter.wait_app(self.request.app_id, wait_for, app=None if pending else live)
+
+        self._finish_app(self._timed(wait))
+
+
+def run_app_module(module):
+    """marathon_app's one call: converge the app, then exit_json or fail_json."""
+    executor = AppExecutor(module)
+    try:
+        result = executor.run()
+    except Refusal as e:
+        result = dict(executor.result)
+        result.update(e.extra)
+        module.fail_json(msg=e.msg, **result)
+    except WaitTimeout as e:
+        if e.app is not None:
+            executor._finish_app(e.app)
+        result = dict(executor.result)
+        result.update(e.to_result())
+        module.fail_json(msg=str(e), **result)
+    except MarathonError as e:
+        module.fail_from_error(e, **executor.result)
+    module.exit_json(**result)
