@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from localmarathon import raml
 from localmarathon.testing import LocalMarathon, wait_for
+from support import raml
+from support.reference import reference_dir as _reference_dir
 
 REPO = Path(__file__).resolve().parents[2]
-REFERENCE = raml.reference_dir()
+REFERENCE = _reference_dir()
 TIME_SCALE = 20.0
 
 # (method, path regex, status class) → RAML type of the answer body (R/v2/*.raml).
