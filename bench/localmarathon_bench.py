@@ -29,15 +29,12 @@ import requests
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "localmarathon"))
+sys.path.insert(0, str(REPO / "localmarathon" / "tests"))  # the test-support package (reference files)
 
 from localmarathon.testing import LocalMarathon  # noqa: E402
+from support.reference import reference_dir  # noqa: E402
 
 TUTORIAL = "marathon-api/dcos-docs-site/2.2/tutorials/stateful-services/postgres.marathon.json"
-
-
-def reference_dir() -> Path:
-    """The Marathon reference files vendored for the tests (tests/reference/SOURCES.md)."""
-    return REPO / "tests" / "reference"
 
 
 class Events:

@@ -1,7 +1,10 @@
-"""``LocalMarathon``: start a real localmarathon server process for tests (see README "Fixture").
+"""Test helpers (see README "Python fixture"): ``LocalMarathon`` starts a real localmarathon server
+process, ``Api`` is an HTTP client for it, ``wait_for`` polls.
 
     with LocalMarathon(tmp_path, time_scale=10) as lm:
-        requests.get(lm.url + "/v2/apps")
+        api = Api(lm)
+        api.post("/v2/apps", json={"id": "/sleeper", "cmd": "sleep 600"})
+        api.wait_running("/sleeper")
         lm.requests()  # the request log, one dict per request
 """
 
@@ -20,6 +23,7 @@ from pathlib import Path
 from .procutil import alive, kill_leftovers, pdeathsig_preexec
 
 READY_PREFIX = "localmarathon ready "
+LOGIN_PATH = "/acs/api/v1/auth/login"  # DC/OS login (--auth dcos)
 
 
 class LocalMarathonError(RuntimeError):
@@ -204,7 +208,105 @@ def wait_for(fn, timeout: float = 30, what: str = "condition", interval: float =
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
-__all__ = ["LocalMarathon", "LocalMarathonError", "wait_for"]
+class Api:
+    """HTTP client of one localmarathon (or any Marathon base URL): a ``requests`` session for the
+    Marathon API, logged in through the DC/OS login first when ``user`` is given, the admin and fault
+    API, and waits. A suite that checks every answer (the localmarathon suite: RAML types) overrides
+    ``check_answer``."""
+
+    def __init__(self, server, headers: dict | None = None, user: tuple[str, str] | None = None, verify=True):
+        """``server``: a ``LocalMarathon`` (its URL is read at each request) or a base URL, which may
+        end in a path such as ``/service/marathon``; ``user``: (uid, password) to log in with."""
+        import requests  # only the client needs it, not the server process
+
+        self.lm = server if isinstance(server, LocalMarathon) else None
+        self._url = None if self.lm is not None else str(server).rstrip("/")
+        self.s = requests.Session()
+        self.s.headers.update(headers or {})
+        self.s.verify = verify
+        self.user = user
+
+    @property
+    def url(self) -> str:
+        return self.lm.url if self.lm is not None else self._url
+
+    def _login(self) -> None:
+        if self.user and "Authorization" not in self.s.headers:
+            r = self.s.post(self.url + LOGIN_PATH, json={"uid": self.user[0], "password": self.user[1]}, timeout=10)
+            r.raise_for_status()
+            self.s.headers["Authorization"] = "token=" + r.json()["token"]
+
+    def request(self, method: str, path: str, check: bool = True, **kw):
+        """One request to ``url + path``; ``check=False`` skips ``check_answer`` for this one."""
+        self._login()
+        kw.setdefault("timeout", 30)
+        kw.setdefault("verify", self.s.verify)  # REQUESTS_CA_BUNDLE would override Session.verify
+        r = self.s.request(method, self.url + path, **kw)
+        if check:
+            self.check_answer(method, path, r)
+        return r
+
+    def check_answer(self, method: str, path: str, response) -> None:
+        """Called with every answer of ``request``; asserts nothing here."""
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
+    def patch(self, path, **kw):
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    # -- Marathon API helpers ----------------------------------------------------------------------
+
+    def app(self, app_id: str) -> dict | None:
+        """The app of ``GET /v2/apps{app_id}``; None if there is none (404)."""
+        r = self.get(f"/v2/apps{app_id}")
+        if r.status_code == 404:
+            return None
+        assert r.status_code == 200, r.text
+        return r.json()["app"]
+
+    def apps(self) -> list[dict]:
+        return self.get("/v2/apps").json()["apps"]
+
+    def deployments(self) -> list[dict]:
+        return self.get("/v2/deployments").json()
+
+    def wait_deployment(self, dep_id: str, timeout: float = 30) -> None:
+        wait_for(lambda: all(d["id"] != dep_id for d in self.deployments()), timeout,
+                 f"deployment {dep_id} to finish")
+
+    def wait_running(self, app_id: str, n: int = 1, healthy: bool = False, timeout: float = 30) -> dict:
+        """Until the app has no deployment and runs ``n`` tasks (healthy ones when asked), none staged;
+        returns the app."""
+        def ok():
+            a = self.app(app_id)
+            if a is None or a["deployments"] or a["tasksStaged"]:
+                return None
+            return a if a["tasksRunning"] == n and (not healthy or a["tasksHealthy"] == n) else None
+        return wait_for(ok, timeout, f"{app_id} to run {n} task(s) with no deployment")
+
+    # -- admin and fault API (never needs a login, never affected by faults) -----------------------
+
+    def fault(self, spec: dict) -> dict:
+        """Install a fault (README "Admin and fault API"); returns the fault as the server took it."""
+        r = self.s.post(self.url + "/_localmarathon/faults", json=spec, timeout=10)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def clear_faults(self) -> None:
+        self.s.delete(self.url + "/_localmarathon/faults", timeout=10).raise_for_status()
+
+
+__all__ = ["Api", "LOGIN_PATH", "LocalMarathon", "LocalMarathonError", "wait_for"]
 
 
 def provenance(repo) -> dict:

@@ -1,20 +1,20 @@
-"""Shared fixtures for the server-level tests: a real localmarathon process per test (port 0) and
-an HTTP client that checks every JSON answer it receives against Marathon's RAML types."""
+"""Fixtures of the server-level tests: a real localmarathon process per test (port 0; ``lm`` from
+localmarathon.pytest_plugin) and an HTTP client that checks every JSON answer it receives against
+Marathon's RAML types."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
-import requests
 
-from localmarathon import raml
-from localmarathon.testing import LocalMarathon, wait_for
+from localmarathon import testing
+from localmarathon.testing import wait_for
+from support import raml
+from support.reference import reference_dir as _reference_dir
 
-REPO = Path(__file__).resolve().parents[2]
-REFERENCE = raml.reference_dir()
+REFERENCE = _reference_dir()
 TIME_SCALE = 20.0
 
 # (method, path regex, status class) → RAML type of the answer body (R/v2/*.raml).
@@ -68,70 +68,25 @@ def raml_problems(method: str, path: str, status: int, body) -> list[str]:
     return []
 
 
-class Api:
-    """requests.Session against one server; every JSON answer is checked against the RAML types."""
+class Api(testing.Api):
+    """The shared client (localmarathon.testing.Api); every JSON answer is checked against the RAML types."""
 
-    def __init__(self, url: str, headers: dict | None = None, verify=True):
-        self.url = url.rstrip("/")
-        self.s = requests.Session()
-        self.s.headers.update(headers or {})
-        self.s.verify = verify
-
-    def request(self, method: str, path: str, check: bool = True, **kw) -> requests.Response:
-        kw.setdefault("timeout", 30)
-        kw.setdefault("verify", self.s.verify)  # REQUESTS_CA_BUNDLE would override Session.verify
-        r = self.s.request(method, self.url + path, **kw)
-        if check and r.headers.get("Content-Type", "").startswith("application/json") and r.content:
-            problems = raml_problems(method, path.split("?")[0], r.status_code, r.json())
-            assert not problems, f"{method} {path} → {r.status_code}: body does not match RAML: {problems}"
-        return r
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def post(self, path, **kw):
-        return self.request("POST", path, **kw)
-
-    def put(self, path, **kw):
-        return self.request("PUT", path, **kw)
-
-    def patch(self, path, **kw):
-        return self.request("PATCH", path, **kw)
-
-    def delete(self, path, **kw):
-        return self.request("DELETE", path, **kw)
-
-    # -- helpers -----------------------------------------------------------------------------
-
-    def app(self, app_id: str) -> dict:
-        r = self.get(f"/v2/apps{app_id}")
-        assert r.status_code == 200, r.text
-        return r.json()["app"]
-
-    def deployments(self) -> list[dict]:
-        return self.get("/v2/deployments").json()
-
-    def wait_deployment(self, dep_id: str, timeout: float = 30) -> None:
-        wait_for(lambda: all(d["id"] != dep_id for d in self.deployments()), timeout,
-                 f"deployment {dep_id} to finish")
-
-    def wait_running(self, app_id: str, n: int = 1, healthy: bool = False, timeout: float = 30) -> dict:
-        def ok():
-            a = self.app(app_id)
-            good = a["tasksRunning"] == n and (not healthy or a["tasksHealthy"] == n)
-            return a if good and not a["deployments"] else None
-        return wait_for(ok, timeout, f"{app_id} to run {n} task(s)")
+    def check_answer(self, method: str, path: str, response) -> None:
+        if response.headers.get("Content-Type", "").startswith("application/json") and response.content:
+            problems = raml_problems(method, path.split("?")[0], response.status_code, response.json())
+            assert not problems, f"{method} {path} → {response.status_code}: body does not match RAML: {problems}"
 
 
+# The lm and api fixtures come from localmarathon.pytest_plugin; this suite runs the server faster
+# and checks every answer.
 @pytest.fixture
-def lm(tmp_path):
-    with LocalMarathon(tmp_path / "lm", time_scale=TIME_SCALE) as server:
-        yield server
+def localmarathon_time_scale() -> float:
+    return TIME_SCALE
 
 
 @pytest.fixture
 def api(lm) -> Api:
-    return Api(lm.url)
+    return Api(lm)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from localmarathon import raml
 from localmarathon.appmodel import (
     MarathonApiError,
     app_for_output,
@@ -16,10 +15,11 @@ from localmarathon.appmodel import (
     normalize_app,
     parse_json_body,
 )
+from support.reference import reference_dir
 
 
 # The Marathon reference files vendored in tests/reference (see its SOURCES.md).
-REFERENCE = raml.reference_dir() / "marathon-api"
+REFERENCE = reference_dir() / "marathon-api"
 
 # Definitions Marathon 1.10 accepts (DC/OS role; external volumes need their feature flag).
 VALID_FILES = sorted(

@@ -14,7 +14,8 @@ import textwrap
 
 import requests
 
-from conftest import Api, wait_for
+from conftest import TIME_SCALE, Api, wait_for
+from localmarathon import testing
 from localmarathon.procutil import alive, processes_using
 from localmarathon.testing import LocalMarathon
 
@@ -171,9 +172,12 @@ def test_requests_log_and_stats(lm, api):
     json.dumps(recs)
 
 
-def test_pytest_plugin_fixture(localmarathon):
-    # the fixture of localmarathon.pytest_plugin (registered by the package's pytest11 entry point)
-    assert localmarathon.time_scale == 10
+def test_pytest_plugin_fixtures(localmarathon, lm, api):
+    # The fixtures of localmarathon.pytest_plugin (registered by the package's pytest11 entry point),
+    # shared with the reliability suite: one server at the time scale this suite's conftest sets,
+    # ``lm`` its short name, ``api`` the shared client (here the suite's RAML-checking subclass) of it.
+    assert lm is localmarathon and localmarathon.time_scale == TIME_SCALE
+    assert isinstance(api, testing.Api) and isinstance(api, Api) and api.url == localmarathon.url
     assert requests.get(localmarathon.url + "/ping", timeout=10).text == "pong"
     assert localmarathon.data_dir.is_dir() and localmarathon.requests()[-1]["path"] == "/ping"
 

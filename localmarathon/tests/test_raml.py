@@ -1,23 +1,24 @@
-"""Tests of localmarathon.raml: Marathon's own example bodies, planted errors, RAML features."""
+"""Tests of the RAML checker (support/raml.py): Marathon's own example bodies, planted errors, RAML features."""
 
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from localmarathon.raml import (
+from support.raml import (
     _Object,
     _Ref,
     check_body,
     check_response,
     load_library,
     response_type,
-    reference_dir,
 )
+from support.reference import reference_dir
 
 EXAMPLES = reference_dir() / "marathon-api" / "marathon-1.10.26" / "api" / "v2" / "examples"
 
@@ -419,3 +420,9 @@ def test_missing_types_directory_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("MARATHON_REFERENCE_DIR", str(tmp_path))
     with pytest.raises(ValueError, match="RAML types directory not found"):
         check_body("App", {}, version="0.0.0")
+
+
+def test_the_checker_is_test_support_not_part_of_the_package():
+    # Only the tests use it: the localmarathon package that pyproject.toml builds must not carry it.
+    assert importlib.util.find_spec("localmarathon.raml") is None
+    assert Path(importlib.util.find_spec("support.raml").origin).parent == Path(__file__).parent / "support"

@@ -22,15 +22,13 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
-from localmarathon.testing import LocalMarathon, provenance, wait_for
+from localmarathon.testing import LocalMarathon, provenance
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = Path(os.environ.get("RELIABILITY_RESULTS") or REPO / "tests" / "output" / "reliability" / "results.json")
 TIME_SCALE = 20.0
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-LOGIN_PATH = "/acs/api/v1/auth/login"
 
 CATEGORIES = {
     "test_faults.py": "faults",
@@ -210,61 +208,6 @@ def playbook_runner(collections_root, tmp_path):
 # ---- localmarathon -----------------------------------------------------------------------------
 
 
-class Api:
-    """Plain HTTP to one localmarathon: the Marathon API (logged in when auth is on) and its admin API."""
-
-    def __init__(self, lm: LocalMarathon, user: tuple[str, str] | None = None, verify=True):
-        self.lm = lm
-        self.s = requests.Session()
-        self.s.verify = verify
-        self.user = user
-
-    @property
-    def url(self) -> str:
-        return self.lm.url
-
-    def _login(self):
-        if self.user and "Authorization" not in self.s.headers:
-            r = self.s.post(self.url + LOGIN_PATH, json={"uid": self.user[0], "password": self.user[1]}, timeout=10)
-            r.raise_for_status()
-            self.s.headers["Authorization"] = "token=" + r.json()["token"]
-
-    def request(self, method, path, **kw) -> requests.Response:
-        self._login()
-        kw.setdefault("timeout", 30)
-        return self.s.request(method, self.url + path, **kw)
-
-    def app(self, app_id: str) -> dict | None:
-        r = self.request("GET", "/v2/apps" + app_id)
-        if r.status_code == 404:
-            return None
-        r.raise_for_status()
-        return r.json()["app"]
-
-    def apps(self) -> list[dict]:
-        return self.request("GET", "/v2/apps").json()["apps"]
-
-    def deployments(self) -> list[dict]:
-        return self.request("GET", "/v2/deployments").json()
-
-    def fault(self, spec: dict) -> dict:
-        r = self.s.post(self.url + "/_localmarathon/faults", json=spec, timeout=10)
-        assert r.status_code == 201, r.text
-        return r.json()
-
-    def clear_faults(self):
-        self.s.delete(self.url + "/_localmarathon/faults", timeout=10).raise_for_status()
-
-    def wait_idle(self, app_id: str, instances: int, timeout: float = 30) -> dict:
-        """Until the app has no deployment and runs ``instances`` tasks."""
-        def ok():
-            app = self.app(app_id)
-            if app and not app["deployments"] and app["tasksRunning"] == instances and app["tasksStaged"] == 0:
-                return app
-            return None
-        return wait_for(ok, timeout, f"{app_id} to run {instances} task(s) with no deployment")
-
-
 def log_since(lm: LocalMarathon, since: float) -> list[dict]:
     """Non-admin requests logged at or after ``since`` (epoch seconds)."""
     return [r for r in lm.requests() if r["time"] >= since]
@@ -280,12 +223,7 @@ def volumes(lm: LocalMarathon) -> dict[str, Path]:
     return {p.name: p for p in sorted(root.iterdir())} if root.is_dir() else {}
 
 
+# The lm and api fixtures (localmarathon.testing.Api) come from localmarathon.pytest_plugin.
 @pytest.fixture
-def lm(tmp_path):
-    with LocalMarathon(tmp_path / "lm", time_scale=TIME_SCALE) as server:
-        yield server
-
-
-@pytest.fixture
-def api(lm) -> Api:
-    return Api(lm)
+def localmarathon_time_scale() -> float:
+    return TIME_SCALE

@@ -18,9 +18,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from localmarathon.testing import LocalMarathon
+from localmarathon.testing import LocalMarathon, wait_for
 
-from conftest import TIME_SCALE, wait_for, writes_since
+from conftest import TIME_SCALE, writes_since
 from rawhttp import RawHttpServer
 
 APP_ID = "/bad/web"

@@ -117,7 +117,7 @@ RESIDENT = {"id": "/safe/db", "cmd": "sleep 100000", "cpus": 0.1, "mem": 32, "di
 def resident(lm, api):
     r = api.request("POST", "/v2/apps", json=RESIDENT)
     assert r.status_code == 201, r.text
-    api.wait_idle(RESIDENT["id"], 1)
+    api.wait_running(RESIDENT["id"], 1)
     (pid, path), = volumes(lm).items()
     (path / "marker").write_text(pid)
     # The server logs a request after answering it; let the setup settle before counting.
@@ -150,7 +150,7 @@ def test_role_absent_refused_without_allow_data_loss(lm, api, playbook_runner, r
     record_property("case", "stateful_postgres role, state absent without allow_data_loss")
     r = api.request("POST", "/v2/apps", json=dict(RESIDENT, id="/pgrole"))
     assert r.status_code == 201, r.text
-    api.wait_idle("/pgrole", 1)
+    api.wait_running("/pgrole", 1)
     time.sleep(0.05)
     before = dict(volumes(lm))
     since = time.time()

@@ -20,9 +20,9 @@ import time
 
 import pytest
 
-from localmarathon.testing import LocalMarathon
+from localmarathon.testing import LOGIN_PATH, Api, LocalMarathon, wait_for
 
-from conftest import LOGIN_PATH, TIME_SCALE, Api, log_since, volumes, wait_for, writes_since
+from conftest import TIME_SCALE, log_since, volumes, writes_since
 from proxy import ResetAfterApplyProxy
 
 APP = "/rel/db"
@@ -69,11 +69,11 @@ class Case:
         if self.variant != "present-create":
             r = api.request("POST", "/v2/apps", json=definition(stubborn=self.stubborn))
             assert r.status_code == 201, r.text
-            api.wait_idle(APP, 1)
+            api.wait_running(APP, 1)
             if self.variant == "started":
                 r = api.request("PUT", "/v2/apps" + APP, params={"partialUpdate": "true"}, json={"instances": 0})
                 assert r.status_code == 200, r.text
-                api.wait_idle(APP, 0)
+                api.wait_running(APP, 0)
             self.before_volumes = volumes(self.lm)
             assert len(self.before_volumes) == 1, self.before_volumes
             for pid, path in self.before_volumes.items():
@@ -133,7 +133,7 @@ class Case:
         if self.variant == "absent":
             wait_for(lambda: self.api.app(APP) is None, 30, f"{APP} to be removed")
         else:
-            app = self.api.wait_idle(APP, self.want_instances)
+            app = self.api.wait_running(APP, self.want_instances)
             if app["instances"] != self.want_instances:
                 problems.append(f"instances {app['instances']} != {self.want_instances}")
             want_gen = "2" if self.variant == "present-update" else "1"

@@ -26,9 +26,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from localmarathon.testing import LocalMarathon
-
-from conftest import LOGIN_PATH
+from localmarathon.testing import LOGIN_PATH, LocalMarathon
 
 PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
 JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")

@@ -1,4 +1,4 @@
-"""A small RAML 1.0 type checker for Marathon's API types (used by tests only).
+"""A small RAML 1.0 type checker for Marathon's API types (test support, not shipped).
 
 ``check_body(type_name, body, version="1.10.26") -> list[str]`` returns the problems found when
 checking ``body`` (parsed JSON) against the RAML types of that Marathon version in
@@ -42,6 +42,8 @@ from typing import Any
 
 import yaml
 
+from .reference import reference_dir
+
 __all__ = ["check_body", "check_response", "response_type", "reference_dir", "TypeLibrary", "load_library"]
 
 _SCALARS = {
@@ -56,14 +58,6 @@ _DATETIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\
 _DATEONLY_RE = re.compile(r"^\d{4}-\d\d-\d\d$")
 _TIMEONLY_RE = re.compile(r"^\d\d:\d\d:\d\d(\.\d+)?$")
 _DTONLY_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?$")
-
-
-def reference_dir() -> Path:
-    env = os.environ.get("MARATHON_REFERENCE_DIR")
-    if env:
-        return Path(env)
-    # localmarathon/localmarathon/raml.py -> <repo> is two levels up.
-    return Path(__file__).resolve().parents[2] / "tests" / "reference"
 
 
 # -- YAML loading ------------------------------------------------------------------------------
