@@ -9,7 +9,11 @@ from __future__ import annotations
 import datetime
 import json
 import ipaddress
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -139,4 +143,45 @@ def test_plain_http_client_against_https_fails_clearly(tls_lm, module_runner, re
     assert "use https:// in marathon_url" in run.msg, "the message names the way out: " + run.msg
     # The TLS server never reads the plain request as HTTP: nothing reaches the API.
     assert log_since(lm, since) == []
+    record_property("lost", [])
+
+
+def _playbook(collections_root, tmp_path, lm, name, inventory_vars, *extra, stdout_callback="default"):
+    """ansible-playbook on the collection's own playbooks/<name> against one TLS cluster."""
+    inventory = tmp_path / f"{name}-hosts.yml"
+    host = dict({"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                 "marathon_url": lm.url, "stateful_postgres_app_id": "/tls/pg",
+                 "stateful_postgres_password": "tls-test-pw-4471"}, **inventory_vars)
+    inventory.write_text(json.dumps({"all": {"children": {"marathon_clusters": {"hosts": {"cluster-a": host}}}}}))
+    config = tmp_path / "ansible.cfg"
+    config.write_text("[defaults]\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MARATHON_", "DCOS_"))}
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(collections_root), ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=str(config),
+               ANSIBLE_HOME=str(tmp_path / "ansible-home"), ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
+               ANSIBLE_STDOUT_CALLBACK=stdout_callback, ANSIBLE_RETRY_FILES_ENABLED="0")
+    playbook = collections_root / "ansible_collections" / "dcos" / "marathon" / "playbooks" / name
+    cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(inventory), str(playbook), *extra]
+    return subprocess.run(cmd, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_marathon_validate_certs_means_the_same_in_every_playbook(tls_lm, collections_root, tmp_path,
+                                                                   record_property):
+    """The inventory's marathon_validate_certs reaches every module call: the role's (deploy.yml)
+    and rollout.yml's own, which share the role's one connection mapping."""
+    lm, _pki = tls_lm
+    record_property("case", "marathon_validate_certs=false in deploy.yml and rollout.yml")
+    stopped = ("-e", "state=stopped")
+    since = time.time()
+    for name in ("deploy.yml", "rollout.yml"):
+        run = _playbook(collections_root, tmp_path, lm, name, {"marathon_validate_certs": False}, *stopped)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+        # Every module call of the run warned that it does not check the certificate.
+        assert "validate_certs=false" in run.stdout + run.stderr, name
+    # deploy.yml created the app (stopped); rollout.yml found nothing to change.
+    assert len(writes_since(lm, since)) == 1
+    for name in ("deploy.yml", "rollout.yml"):
+        run = _playbook(collections_root, tmp_path, lm, name, {}, *stopped)
+        assert run.returncode != 0, name
+        assert "TLS error" in run.stdout and "certificate_verify_failed" in run.stdout.lower(), run.stdout[-3000:]
+    assert len(writes_since(lm, since)) == 1
     record_property("lost", [])

@@ -119,9 +119,9 @@ before=$(lm_writes "$LM_URL")
 deploy 0 -e state=stopped
 deploy 0
 [[ $(lm_writes "$LM_URL") == "$before" ]] || fail "rerunning on a stopped service wrote to Marathon"
-log_has "/postgres has 0 instance(s) and stateful_postgres_instances is 1: state present keeps the live count" ||
+log_has "/postgres' has 0 instance(s) and the definition asks for 1: keep_instances=true keeps the live count" ||
     fail "present on a stopped service does not warn that it keeps 0 instances"
-log_has "Apply it with state=started" || fail "the instance count warning does not say how to apply it"
+log_has "use state=started or restarted" || fail "the instance count warning does not say how to apply it"
 info
 expect 's["running"] == 0 and s["suspended"] == 1' "present must not start a stopped service"
 
