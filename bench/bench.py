@@ -13,6 +13,8 @@ Writes one JSON object (raw samples and medians) to --out. Sections:
   scale_clusters  no-change over 1, 5, 10 clusters (one host per cluster, forks = clusters)
   alternative  rerunning our task vs PUT of the same JSON with ansible.builtin.uri: writes,
                deployments, task restarts per rerun
+  role         the stateful_postgres role (real PostgreSQL) through a life cycle, one
+               ansible-playbook run per step: module calls, requests, GETs, writes per step
 
 Task times come from bench/callback_plugins/bench_timing.py (controller-side start and end of
 each task); requests are counted from each cluster's requests.jsonl inside those time windows.
@@ -46,9 +48,10 @@ BIN = Path(sys.executable).parent
 # The package from the checkout, also when the venv has no editable install of it.
 sys.path.insert(0, str(REPO / "localmarathon"))
 
+from localmarathon.images import allow_search  # noqa: E402
 from localmarathon.testing import LocalMarathon, provenance  # noqa: E402
 
-SECTIONS = ("states", "wait", "overhead", "scale_apps", "scale_clusters", "alternative")
+SECTIONS = ("states", "role", "wait", "overhead", "scale_apps", "scale_clusters", "alternative")
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -261,6 +264,70 @@ def bench_states(runner, cluster, repeat):
                        "seconds": median(d["seconds"]), "changed": all(d["changed"]) if d["changed"] else None,
                        "samples": {k: v for k, v in d.items()}}
     return {"app": app, "cycles": repeat, "per_state": summary}, samples
+
+
+ROLE_STEPS = (
+    ("create", "present"), ("no-change", "present"), ("stopped", "stopped"), ("stopped again", "stopped"),
+    ("started", "started"), ("started again", "started"), ("present again", "present"),
+)
+ROLE_APP_ID = "/bench/postgres"
+# Small and fast: a TCP health check every second (first check right away), so a start waits
+# for PostgreSQL to accept connections rather than for the default 60 s interval.
+ROLE_VARS = {
+    "stateful_postgres_app_id": ROLE_APP_ID,
+    "stateful_postgres_password": "bench-only-password",
+    "stateful_postgres_cpus": 0.1,
+    "stateful_postgres_mem": 128,
+    "stateful_postgres_volume_size": 64,
+    "stateful_postgres_health_interval": 1,
+    "stateful_postgres_health_timeout": 1,
+    "stateful_postgres_wait_timeout": 300,
+}
+
+
+def role_task(name, state, **extra):
+    return {"name": name, "ansible.builtin.include_role": {"name": "dcos.marathon.stateful_postgres"},
+            "vars": dict(ROLE_VARS, stateful_postgres_state=state, **extra)}
+
+
+def bench_role(runner, cluster, repeat):
+    """The stateful_postgres role through a life cycle on one cluster, one ansible-playbook run per
+    step: the step's window is its run (nothing else talks to the cluster meanwhile), so every
+    request the role sent is counted. Module calls are the collection's task results in the run."""
+    # PostgreSQL runs as the unprivileged postgres user and must reach its volume below the work dir.
+    allow_search(cluster.lm.data_dir)
+    inv = runner.inventory([cluster], name="role")
+    per_step = {step: {"module_calls": [], "requests": [], "gets": [], "writes": [], "seconds": [],
+                       "playbook_s": [], "changed": [], "methods": [], "modules": []} for step, _ in ROLE_STEPS}
+    for cycle in range(repeat):
+        for step, state in ROLE_STEPS:
+            wall, timing = runner.run([role_task(step, state)], inv, name="role-" + step.replace(" ", "-"))
+            time.sleep(0.3)  # the last log lines
+            window = cluster.requests_between(timing["play_start"], timing["play_end"])
+            rows = [r for r in timing["tasks"] if r["outcome"] != "skipped"]
+            calls = [r for r in rows if r["action"].startswith("dcos.marathon.")]
+            d = per_step[step]
+            d["module_calls"].append(len(calls))
+            d["modules"].append([r["action"] for r in calls])
+            d["requests"].append(len(window))
+            d["gets"].append(sum(1 for r in window if r["method"] == "GET"))
+            d["writes"].append(sum(1 for r in window if r["write"]))
+            # The role's time: its first task started -> its last result (no ansible-playbook start-up).
+            d["seconds"].append(round(max(r["end"] for r in rows) - min(r["start"] for r in rows), 4))
+            d["playbook_s"].append(round(wall, 4))
+            d["changed"].append(any(r.get("changed") for r in calls))
+            d["methods"].append(["%s %s" % (r["method"], r["path"]) for r in window])
+        # The next cycle creates the app again; removing it is not a measured step.
+        if cycle + 1 < repeat:
+            runner.run([role_task("remove", "absent", stateful_postgres_allow_data_loss=True)], inv, name="role-remove")
+    summary = {}
+    for step, d in per_step.items():
+        summary[step] = {"state": dict(ROLE_STEPS)[step], "module_calls": median(d["module_calls"]),
+                         "requests": median(d["requests"]), "gets": median(d["gets"]), "writes": median(d["writes"]),
+                         "seconds": median(d["seconds"]), "playbook_s": median(d["playbook_s"]),
+                         "changed": all(d["changed"]), "samples": d}
+    return {"app_id": ROLE_APP_ID, "cycles": repeat, "steps": [step for step, _ in ROLE_STEPS],
+            "vars": {k: v for k, v in ROLE_VARS.items() if k != "stateful_postgres_password"}, "per_step": summary}
 
 
 def wait_samples(cluster, row, label):
@@ -596,6 +663,7 @@ def main():
             return out
 
         section("states", states)
+        section("role", lambda: bench_role(runner, main_c, args.repeat))
         section("wait", lambda: bench_wait(runner, main_c, args.repeat, state_samples))
         section("overhead", lambda: bench_overhead(runner, main_c, args.repeat))
         section("alternative", lambda: bench_alternative(runner, main_c, args.repeat))
