@@ -27,6 +27,7 @@ GOAL_WAIT_P50 = 0.25
 GOAL_OVERHEAD = 1.2
 GOAL_CLUSTERS = 1.5
 STATE_ORDER = ("create", "no-change", "stopped", "stopped again", "started", "restarted", "absent", "absent again")
+ROLE_STEP_ORDER = ("create", "no-change", "stopped", "stopped again", "started", "started again", "present again")
 
 
 def load(path):
@@ -90,6 +91,22 @@ def rollout_profiles(rollout):
     return []
 
 
+def role_steps(role):
+    """[(step, figures)] of the role section in life-cycle order."""
+    per_step = role["per_step"]
+    order = role.get("steps") or ROLE_STEP_ORDER
+    return [(step, per_step[step]) for step in order if step in per_step]
+
+
+def role_reruns(role):
+    """The role's reruns (steps that find the app as they want it), each with whether it was one module
+    call that sent 1 GET, no write, and reported no change."""
+    reruns = set(role.get("reruns") or ())
+    return [(step, d, d["module_calls"] == 1 and d["gets"] == 1 and d["requests"] == 1 and d["writes"] == 0
+             and not d["changed"])
+            for step, d in role_steps(role) if step in reruns]
+
+
 def judge(b, lm, rollout):
     """The goals, each with its measured value and verdict."""
     s = b["sections"]
@@ -100,6 +117,15 @@ def judge(b, lm, rollout):
         goals.append({"goal": "no-change task = 1 GET, 0 writes", "measured": "%s GET, %s requests, %s writes (median of %d)"
                       % (fmt(nc["gets"]), fmt(nc["requests"]), fmt(nc["writes"]), len(nc["samples"]["requests"])),
                       "met": ok})
+    role = s.get("role")
+    if role:
+        reruns = role_reruns(role)
+        goals.append({"goal": "stateful_postgres no-change rerun = 1 module call, 1 GET, 0 writes per cluster",
+                      "measured": "%s (module calls / requests / GETs / writes; median of %d)" % (
+                          "; ".join("%s %s / %s / %s / %s" % (step, fmt(d["module_calls"]), fmt(d["requests"]),
+                                                             fmt(d["gets"]), fmt(d["writes"])) for step, d, _ in reruns)
+                          or "no rerun measured", role["cycles"]),
+                      "met": bool(reruns) and all(ok for _, _, ok in reruns)})
     mab = b.get("marathon_app_bench") or {}
     login = (mab.get("requests_per_nochange") or {}).get("dcos_user_login")
     if login:
@@ -233,7 +259,31 @@ def why_missed(b, lm, rollout):
     if nc and not (nc["gets"] == 1 and nc["requests"] == 1 and nc["writes"] == 0):
         notes.append("**No-change requests**: %s requests (%s writes) instead of 1 GET: %s"
                      % (nc["requests"], nc["writes"], nc["samples"]["methods"][0]))
+    role = s.get("role")
+    if role:
+        for step, d, ok in role_reruns(role):
+            if not ok:
+                notes.append("**stateful_postgres %s** (a rerun that has nothing to change): %s module calls (%s) sent "
+                             "%s requests (%s writes)%s instead of one call, 1 GET and no change: %s"
+                             % (step, fmt(d["module_calls"]), ", ".join(short_module(m) for m in d["samples"]["modules"][0]),
+                                fmt(d["requests"]), fmt(d["writes"]), " and reported a change" if d["changed"] else "",
+                                compact_requests(d["samples"]["methods"][0])))
     return notes
+
+
+def short_module(action):
+    return action.rsplit(".", 1)[-1]
+
+
+def compact_requests(methods):
+    """Consecutive repeats as one entry with a count: a wait's polls stay readable."""
+    out = []
+    for m in methods:
+        if out and out[-1][0] == m:
+            out[-1][1] += 1
+        else:
+            out.append([m, 1])
+    return ", ".join(m if n == 1 else "%s x%d" % (m, n) for m, n in out) or "none"
 
 
 def where_time_goes(b):
@@ -247,7 +297,7 @@ def where_time_goes(b):
         out.append(
             "A no-change task is Ansible's per-task cost plus one GET: ping (no HTTP at all) takes %.3f s; "
             "marathon_app sends its GET %.3f s after the task starts (uri: %.3f s) and the controller has the result "
-            "%.3f s after the answer (uri: %.3f s). The GET itself takes milliseconds (section 6). The start-up "
+            "%.3f s after the answer (uri: %.3f s). The GET itself takes milliseconds (section 7). The start-up "
             "difference is imports: %.3f s for marathon_app's (requests, the collection's module_utils) against %.3f s "
             "for uri's in a fresh interpreter."
             % (pg["median_s"], m["before_request_s"], u["before_request_s"], m["after_request_s"], u["after_request_s"],
@@ -297,7 +347,7 @@ def first_use_note(s):
     m, u = o.get("marathon_app") or {}, o.get("uri") or {}
     if m.get("first_task_s") is None or u.get("first_task_s") is None:
         return ""
-    return (" (section 3's warm-up round: marathon_app %.3f s against %.3f s later, uri %.3f s against %.3f s)"
+    return (" (section 4's warm-up round: marathon_app %.3f s against %.3f s later, uri %.3f s against %.3f s)"
             % (m["first_task_s"], m["median_s"], u["first_task_s"], u["median_s"]))
 
 
@@ -346,11 +396,33 @@ def markdown(b, lm, rollout, runtime, goals, notes):
                          fmt(d["seconds"], " s"), ", ".join(methods)])
         md.append(table(["state", "requests", "GETs", "writes", "changed", "task time", "requests of the first cycle"], rows))
 
+    role = s.get("role")
+    if role:
+        v = role.get("vars", {})
+        md += ["", "## 2. Requests per cluster of the stateful_postgres role, by step", "",
+               "The role `dcos.marathon.stateful_postgres` (real PostgreSQL, app %s: %s MB, a %s MB volume, TCP health "
+               "check every %s s) through a life cycle on one localmarathon, one `ansible-playbook` run per step "
+               "(`include_role` with the step's `stateful_postgres_state`), %d cycle(s). Module calls are the "
+               "collection's task results in the run; requests are every request localmarathon logged during the "
+               "run, which is all the role sent to the cluster. Role time: its first task started -> its last "
+               "result; playbook wall includes ansible-playbook's start-up."
+               % (role["app_id"], fmt(v.get("stateful_postgres_mem")), fmt(v.get("stateful_postgres_volume_size")),
+                  fmt(v.get("stateful_postgres_health_interval")), role["cycles"]), ""]
+        rows = []
+        for step, d in role_steps(role):
+            smp = d["samples"]
+            rows.append([step, d["state"], fmt(d["module_calls"]), fmt(d["requests"]), fmt(d["gets"]), fmt(d["writes"]),
+                         "yes" if d["changed"] else "no", fmt(d["seconds"], " s"), fmt(d["playbook_s"], " s"),
+                         ", ".join(short_module(m) for m in smp["modules"][0]) if smp["modules"] else "",
+                         compact_requests(smp["methods"][0]) if smp["methods"] else ""])
+        md.append(table(["step", "state", "module calls", "requests", "GETs", "writes", "changed", "role time",
+                         "playbook wall", "modules called", "requests of the first cycle"], rows))
+
     w = s.get("wait")
     if w:
-        md += ["", "## 2. Wait latency", "",
+        md += ["", "## 3. Wait latency", "",
                "From localmarathon finishing a deployment (the `timestamp` of its `deployment_success` event) to the "
-               "controller receiving the task's result; every task of sections 1 and 2 that caused a deployment "
+               "controller receiving the task's result; every task of sections 1 and 3 that caused a deployment "
                "(%d samples: life cycle tasks and label changes of a running `cmd` app)." % w["n"], "",
                table(["", "p50", "p95", "max"], [
                    ["deployment finished -> task result (goal p50 <= %.2f s)" % GOAL_WAIT_P50, fmt(w["p50"], " s"),
@@ -375,7 +447,7 @@ def markdown(b, lm, rollout, runtime, goals, notes):
 
     o = s.get("overhead")
     if o:
-        md += ["", "## 3. Per-task overhead", "",
+        md += ["", "## 4. Per-task overhead", "",
                "One play, %d interleaved rounds after a warm-up round: marathon_app with an unchanged definition, "
                "`ansible.builtin.uri` GET of the same app, `ansible.builtin.ping`. Time from the controller starting "
                "the task to receiving its result (callback bench/callback_plugins/bench_timing.py)." % o["rounds"], "",
@@ -393,7 +465,7 @@ def markdown(b, lm, rollout, runtime, goals, notes):
 
     sa, sc = s.get("scale_apps"), s.get("scale_clusters")
     if sa or sc:
-        md += ["", "## 4. Scale", ""]
+        md += ["", "## 5. Scale", ""]
     if sa:
         keys = sorted((k for k in sa if k.isdigit()), key=int)
         md += ["No-change deploy of N `cmd` apps on one cluster (one marathon_app task looping over the apps; "
@@ -450,7 +522,7 @@ def markdown(b, lm, rollout, runtime, goals, notes):
     alt = s.get("alternative")
     if alt:
         o_, u = alt["ours"], alt["uri_put"]
-        md += ["", "## 5. The common alternative: PUT the app JSON with ansible.builtin.uri on every run", "",
+        md += ["", "## 6. The common alternative: PUT the app JSON with ansible.builtin.uri on every run", "",
                "%d reruns of an unchanged `cmd` app (port definition, env, labels) after it was created; per rerun:"
                % alt["reruns"], "",
                table(["", "dcos.marathon.marathon_app", "uri PUT /v2/apps/{id}"], [
@@ -494,10 +566,10 @@ def markdown(b, lm, rollout, runtime, goals, notes):
                "fewer samples), and the only one here with DC/OS authentication: with a user and password the module "
                "logs in once per task and then sends its GET. Its timing figures come from one playbook run each; "
                "on this shared machine such figures move between runs by more than the goals' margins, so the goals "
-               "above are judged on sections 2 and 3, which have more samples.", "", table(["figure", "value"], rows)]
+               "above are judged on sections 3 and 4, which have more samples.", "", table(["figure", "value"], rows)]
 
     if lm:
-        md += ["", "## 6. localmarathon's own figures", "",
+        md += ["", "## 7. localmarathon's own figures", "",
                "bench/localmarathon_bench.py, median of %d runs." % lm["runs"], "",
                table(["figure", "value", "goal"], [
                    ["GET /v2/apps/{id} p50 (p95)", "%s ms (%s ms)" % (fmt(lm["get_app_ms_p50"]), fmt(lm["get_app_ms_p95"])), "< 5 ms"],
@@ -552,7 +624,7 @@ def chart(b, lm, path):
         ax.axvline(GOAL_WAIT_P50, color="red", linestyle="--", label="goal p50 %.2f s" % GOAL_WAIT_P50)
         ax.set_xlabel("seconds after the deployment finished")
         ax.set_ylabel("fraction of deployments")
-        ax.set_title("2. Wait latency (CDF)")
+        ax.set_title("3. Wait latency (CDF)")
         ax.legend()
 
     ax = axes[1][0]
@@ -563,9 +635,9 @@ def chart(b, lm, path):
         ax.bar(kinds, [o[k]["median_s"] for k in kinds], color=["C0", "C1", "C2"])
         ax.axhline(o["uri"]["median_s"] * GOAL_OVERHEAD, color="red", linestyle="--", label="goal: 1.2x uri")
         ax.set_ylabel("seconds per task (median)")
-        title = "3. No-change task overhead (%.2fx uri)" % o["ratio_vs_uri"]
+        title = "4. No-change task overhead (%.2fx uri)" % o["ratio_vs_uri"]
         if alt:
-            title += "\n5. uri PUT rerun: %s writes, %s deployments; ours: %s, %s" % (
+            title += "\n6. uri PUT rerun: %s writes, %s deployments; ours: %s, %s" % (
                 fmt(alt["uri_put"]["writes_per_rerun"]), fmt(alt["uri_put"]["deployments_per_rerun"]),
                 fmt(alt["ours"]["writes_per_rerun"]), fmt(alt["ours"]["deployments_per_rerun"]))
         ax.set_title(title, fontsize=10)
@@ -597,7 +669,7 @@ def chart(b, lm, path):
         ax.set_yscale("log")
         ax.set_xlabel("N")
         ax.set_ylabel("no-change playbook wall time / N=1")
-        ax.set_title("4. Scale")
+        ax.set_title("5. Scale")
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
