@@ -82,7 +82,6 @@ class Cluster:
         self._dirty = False
         self._stopping = False
         self._thread = None
-        self.leader_epoch = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -160,6 +159,16 @@ class Cluster:
     def _save(self, durable: bool = False) -> None:
         self.store.save(self.to_state(), durable=durable)
         self._dirty = False
+
+    def wake(self) -> None:
+        """Run the scheduler loop now (a fault changed what it should do)."""
+        with self.lock:
+            self.cond.notify_all()
+
+    def admin_state(self) -> dict:
+        """Instances and agents as the admin API shows them."""
+        with self.lock:
+            return {"instances": list(self.instances.values()), "agents": self.agent_ids}
 
     # ------------------------------------------------------------------ events
 
