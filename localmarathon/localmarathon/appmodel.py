@@ -28,10 +28,6 @@ Public interface
     previous version's ports first. Returns a new dict.
 ``is_resident(app)``, ``persistent_volumes(app)``, ``host_ports(app)``
 ``canonical_id(raw_id, base="/") -> str`` (§9; raises 422 for bad ids).
-``compute_plan_steps(old_app, new_app, restart=False) -> list[list[dict]]`` (§5.1)
-``is_config_change(old_app, new_app) -> bool`` (§5.1 "Changed" fields)
-``next_version_info(old_app, new_app, now, restart=False, old_version=None,
-old_version_info=None) -> (version, versionInfo)`` (§5.2)
 ``app_for_output(app, version, version_info) -> dict`` inserts ``version`` and
 ``versionInfo`` at their RAML position (``versionInfo`` omitted when None).
 ``marathon_timestamp(epoch) -> str`` / ``parse_timestamp(text) -> float`` (§1).
@@ -74,9 +70,6 @@ __all__ = [
     "persistent_volumes",
     "host_ports",
     "canonical_id",
-    "compute_plan_steps",
-    "is_config_change",
-    "next_version_info",
     "app_for_output",
     "marathon_timestamp",
     "parse_timestamp",
@@ -1661,6 +1654,13 @@ def validate_resident_update(old_app, new_app, force=False):
 # Service ports (§4.1 step 8)
 # ---------------------------------------------------------------------------
 
+def service_ports(app):
+    """The app's service ports (0 = not assigned)."""
+    ports = [p.get("port", 0) for p in app.get("portDefinitions") or []]
+    ports += [m.get("servicePort", 0) for m in (app.get("container") or {}).get("portMappings") or []]
+    return [p for p in ports if p]
+
+
 def _service_port_slots(app):
     """(list, key) pairs whose 0 values are dynamic service ports."""
     container = app.get("container") or {}
@@ -1695,72 +1695,6 @@ def assign_service_ports(app, used_ports, previous=None):
         slot[key] = port
         taken.add(port)
     return app
-
-
-# ---------------------------------------------------------------------------
-# Deployment plans and versions (§5.1, §5.2)
-# ---------------------------------------------------------------------------
-
-_UPGRADE_FIELDS = (
-    "cmd", "args", "user", "env", "cpus", "mem", "disk", "gpus", "executorResources", "executor",
-    "constraints", "fetch", "portDefinitions", "requirePorts", "backoffSeconds", "backoffFactor",
-    "maxLaunchDelaySeconds", "container", "healthChecks", "check", "taskKillGracePeriodSeconds",
-    "dependencies", "upgradeStrategy", "labels", "acceptedResourceRoles", "networks", "readinessChecks",
-    "secrets", "unreachableStrategy", "killSelection", "tty", "role", "resourceLimits",
-)
-_EMPTY_DEFAULTS = {"args": [], "env": {}, "constraints": [], "fetch": [], "healthChecks": [], "dependencies": [],
-                   "labels": {}, "acceptedResourceRoles": [], "readinessChecks": [], "secrets": {}}
-
-
-def _field_value(app, key):
-    value = app.get(key, _EMPTY_DEFAULTS.get(key))
-    if key == "constraints":
-        return sorted(json.dumps(c) for c in value or [])  # a set in the model
-    if key in ("acceptedResourceRoles", "dependencies"):
-        return sorted(value or [])
-    return value
-
-
-def is_config_change(old_app, new_app):
-    """True when any runtime field differs (AppDefinition.isUpgrade, §5.1)."""
-    return any(_field_value(old_app, k) != _field_value(new_app, k) for k in _UPGRADE_FIELDS)
-
-
-def compute_plan_steps(old_app, new_app, restart=False):
-    """Deployment steps for one app (§5.1); empty steps are dropped."""
-    if old_app is None and new_app is None:
-        return []
-    if new_app is None:
-        return [[{"action": "StopApplication", "app": old_app["id"]}]]
-    app_id = new_app["id"]
-    if old_app is None:
-        return [[{"action": "StartApplication", "app": app_id}], [{"action": "ScaleApplication", "app": app_id}]]
-    if restart or is_config_change(old_app, new_app):
-        return [[{"action": "RestartApplication", "app": app_id}]]
-    if old_app.get("instances", 1) != new_app.get("instances", 1):
-        return [[{"action": "ScaleApplication", "app": app_id}]]
-    return []
-
-
-def next_version_info(old_app, new_app, now, restart=False, old_version=None, old_version_info=None):
-    """(version, versionInfo) after a change (§5.2). ``now`` is epoch seconds or a timestamp string.
-
-    The old version data come from ``old_version``/``old_version_info`` or, when
-    not given, from ``old_app["version"]``/``old_app["versionInfo"]``.
-    """
-    ts = now if isinstance(now, str) else marathon_timestamp(now)
-    if old_app is None:
-        return ts, {"lastScalingAt": ts, "lastConfigChangeAt": ts}
-    if old_version is None:
-        old_version = old_app.get("version")
-    if old_version_info is None:
-        old_version_info = old_app.get("versionInfo") or {}
-    if is_config_change(old_app, new_app):
-        return ts, {"lastScalingAt": ts, "lastConfigChangeAt": ts}
-    if restart or old_app.get("instances", 1) != new_app.get("instances", 1):
-        return ts, {"lastScalingAt": ts,
-                    "lastConfigChangeAt": old_version_info.get("lastConfigChangeAt", old_version or ts)}
-    return old_version, dict(old_version_info)
 
 
 # ---------------------------------------------------------------------------

@@ -8,16 +8,20 @@ resident-app rules, assign service ports, then deploy.
 
 from __future__ import annotations
 
-from . import events as ev
 from . import appmodel as am
+from . import events as ev
+from . import views
+from .cluster import Cluster
 from .deployments import Deployment
-from .scheduler import Cluster, _service_ports, is_active, parse_task_app
+from .instances import is_active, parse_task_app
 from .util import ApiError, not_found_app, parse_ts
 
 
 class AppService:
     def __init__(self, cluster: Cluster, *, mesos_role: str):
         self.cluster = cluster
+        self.tracker = cluster.tracker
+        self.executor = cluster.executor
         self.mesos_role = mesos_role
 
     # ------------------------------------------------------------------ reads
@@ -38,7 +42,7 @@ class AppService:
                     continue
                 if match_labels and not match_labels(app.get("labels") or {}):
                     continue
-                out.append(c.app_info(app_id, embed))
+                out.append(views.app_info(c, app_id, embed))
             return out
 
     def app(self, app_id: str, embed: set) -> dict:
@@ -47,7 +51,7 @@ class AppService:
             if app_id not in c.apps:
                 raise not_found_app(app_id)
             # GET /v2/apps/{id} always shows counts, tasks, lastTaskFailure and deployments
-            return c.app_info(app_id, embed, tasks_default=True)
+            return views.app_info(c, app_id, embed, tasks_default=True)
 
     def group_apps(self, group_id: str, embed: set) -> list:
         c = self.cluster
@@ -56,7 +60,7 @@ class AppService:
             ids = [a for a in sorted(c.apps) if a.startswith(prefix)]
             if not ids and group_id != "/":
                 raise _group_not_found(group_id)
-            return [c.app_info(a, embed, tasks_default=True) for a in ids]
+            return [views.app_info(c, a, embed, tasks_default=True) for a in ids]
 
     def group(self, group_id: str, embed: set) -> dict:
         """The group tree implied by the app ids (groups are not stored of their own)."""
@@ -71,7 +75,7 @@ class AppService:
                 prefix = "/" if gid == "/" else gid + "/"
                 below = [a[len(prefix):] for a in ids if a.startswith(prefix)]
                 subgroups = sorted({prefix + rest.split("/")[0] for rest in below if "/" in rest})
-                out = {"id": gid, "apps": [c.app_info(prefix + rest, embed) for rest in below if "/" not in rest],
+                out = {"id": gid, "apps": [views.app_info(c, prefix + rest, embed) for rest in below if "/" not in rest],
                        "pods": [], "groups": [build(g) for g in subgroups], "dependencies": []}
                 if version:
                     out["version"] = version
@@ -104,7 +108,7 @@ class AppService:
         with c.lock:
             if app_id not in c.apps:
                 raise not_found_app(app_id)
-            return [c.task_json(i) for i in c.visible_instances(app_id)]
+            return views.app_tasks(c, app_id)
 
     def group_tasks(self, group_id: str) -> list:
         c = self.cluster
@@ -113,7 +117,7 @@ class AppService:
             ids = [a for a in sorted(c.apps) if a.startswith(prefix) or group_id == "/"]
             if not ids:
                 raise _group_not_found(group_id)
-            return [c.task_json(i) for a in ids for i in c.visible_instances(a)]
+            return [t for a in ids for t in views.app_tasks(c, a)]
 
     def all_tasks(self, states: set) -> list:
         """Every visible task, with servicePorts filled; ``states`` (empty = all) filters by state."""
@@ -121,28 +125,26 @@ class AppService:
         out = []
         with c.lock:
             for app_id in sorted(c.apps):
-                service_ports = _service_ports(c.apps[app_id]["app"])
-                for inst in c.visible_instances(app_id):
-                    task = c.task_json(inst, service_ports)
+                for task in views.app_tasks(c, app_id, am.service_ports(c.apps[app_id]["app"])):
                     if not states or task["state"] in states:
                         out.append(task)
         return out
 
     def deployments(self) -> list:
         with self.cluster.lock:
-            return [d.to_json() for d in self.cluster.deployments.values()]
+            return [d.to_json() for d in self.executor.deployments.values()]
 
     def queue(self) -> list:
         with self.cluster.lock:
-            return self.cluster.queue_json()
+            return views.queue_json(self.cluster)
 
     def reset_delay(self, app_id: str) -> None:
         c = self.cluster
         with c.lock:
-            waiting = [q for q in c.queue_json() if q["app"]["id"] == app_id]
+            waiting = [q for q in views.queue_json(c) if q["app"]["id"] == app_id]
         if not waiting:
             raise ApiError(404, {"message": f"Application {app_id} not found in tasks queue."})
-        c.reset_delay(app_id)
+        self.tracker.reset_delay(app_id)
 
     # ------------------------------------------------------------------ app writes
 
@@ -152,7 +154,7 @@ class AppService:
         with c.lock:
             app = self._prepared_definition(raw, None, None, partial=False, force=force)
             app_id = app["id"]
-            dep = c.deploy({app_id: app}, force=force)
+            dep = self.executor.deploy({app_id: app}, force=force)
             c.publish(ev.api_post(client_ip=client_ip, uri="/v2/apps", app_definition=app))
             rec = c.apps[app_id]
             # the canonical app with zero counts and its deployment; no versionInfo, no tasks
@@ -176,7 +178,7 @@ class AppService:
                 if version is not None:
                     return self._rollback_to(app_id, rec, version, force), False
             app = self._prepared_definition(raw, app_id, rec, partial=partial, force=force)
-            dep = c.deploy({app_id: app}, force=force)
+            dep = self.executor.deploy({app_id: app}, force=force)
             c.publish(ev.api_post(client_ip=client_ip, uri=f"/v2/apps{app_id}", app_definition=app))
         return dep, rec is None
 
@@ -195,18 +197,18 @@ class AppService:
                 rec = c.apps.get(app_id)
                 if patch and rec is None:
                     raise not_found_app(app_id, details=False)
-                ports_of_batch = {p for a in changes.values() for p in _service_ports(a)}
+                ports_of_batch = {p for a in changes.values() for p in am.service_ports(a)}
                 # a list update has never refused a new app whose id clashes with a group
                 changes[app_id] = self._prepared_definition(item, app_id, rec, partial=partial, force=force,
                                                             also_used=ports_of_batch, check_group_clash=False)
-            return c.deploy(changes, force=force)
+            return self.executor.deploy(changes, force=force)
 
     def delete(self, app_id: str, *, force: bool) -> Deployment:
         c = self.cluster
         with c.lock:
             if app_id not in c.apps:
                 raise not_found_app(app_id, details=False)
-            return c.deploy({app_id: None}, force=force)
+            return self.executor.deploy({app_id: None}, force=force)
 
     def restart(self, app_id: str, *, force: bool) -> Deployment:
         c = self.cluster
@@ -214,7 +216,7 @@ class AppService:
             rec = c.apps.get(app_id)
             if rec is None:
                 raise not_found_app(app_id, details=False)
-            return c.deploy({app_id: rec["app"]}, force=force, restart_ids={app_id})
+            return self.executor.deploy({app_id: rec["app"]}, force=force, restart_ids={app_id})
 
     def report_rejected_change(self, message: str) -> None:
         """A refused app write is announced on the event bus as a failed root-group change."""
@@ -249,7 +251,7 @@ class AppService:
             _check_timestamp(version)
             raise not_found_app(app_id, details=False)
         am.validate_resident_update(rec["app"], target, force=force)
-        return self.cluster.deploy({app_id: dict(target)}, force=force)
+        return self.executor.deploy({app_id: dict(target)}, force=force)
 
     def _refuse_group_clash(self, app_id: str) -> None:
         # An app id may not equal an existing group id (a prefix of another app) or sit below an app.
@@ -262,16 +264,16 @@ class AppService:
         used = set()
         for app_id, rec in self.cluster.apps.items():
             if app_id != exclude:
-                used.update(_service_ports(rec["app"]))
+                used.update(am.service_ports(rec["app"]))
         return used
 
     # ------------------------------------------------------------------ deployments
 
     def cancel_deployment(self, dep_id: str) -> None:
-        self.cluster.cancel_deployment(dep_id)
+        self.executor.cancel_deployment(dep_id)
 
     def rollback_deployment(self, dep_id: str) -> Deployment:
-        return self.cluster.rollback_deployment(dep_id)
+        return self.executor.rollback_deployment(dep_id)
 
     # ------------------------------------------------------------------ killing tasks
 
@@ -283,11 +285,11 @@ class AppService:
             if app_id not in c.apps:
                 raise not_found_app(app_id)
             # wipe also reaches suspended resident instances: it is how their reservations are freed
-            insts = [i for i in c.app_instances(app_id) if is_active(i.get("task"))
+            insts = [i for i in self.tracker.app_instances(app_id) if is_active(i.get("task"))
                      or (wipe and i.get("reservation") and i["goal"] != "Decommissioned")]
             if host and host != "*":
                 insts = [i for i in insts if host == "127.0.0.1"]
-            if scale and not wipe and not c.app_instances(app_id):
+            if scale and not wipe and not self.tracker.app_instances(app_id):
                 raise ApiError(404, {"message": f"Path '{app_id}' does not exist"})
         return self._kill({app_id: insts}, scale=scale, wipe=wipe, force=force)
 
@@ -297,7 +299,7 @@ class AppService:
         with c.lock:
             if app_id not in c.apps:
                 raise not_found_app(app_id)
-            inst = c.find_instance_by_task(task_id)
+            inst = self.tracker.find_by_task(task_id)
             if inst is None or inst["appId"] != app_id:
                 raise ApiError(404, {"message": f"Task '{task_id}' does not exist", "details": []})
         result = self._kill({app_id: [inst]}, scale=scale, wipe=wipe, force=force)
@@ -311,7 +313,7 @@ class AppService:
             for tid in task_ids:
                 if parse_task_app(tid) is None:
                     raise ApiError(400, {"message": f"Invalid task id '{tid}'."})
-                inst = c.find_instance_by_task(tid)
+                inst = self.tracker.find_by_task(tid)
                 if inst is not None:
                     by_app.setdefault(inst["appId"], []).append(inst)
         return self._kill(by_app, scale=scale, wipe=wipe, force=force)
@@ -323,7 +325,7 @@ class AppService:
         if scale:
             with c.lock:
                 return self._kill_and_scale({a: v for a, v in by_app.items() if a in c.apps}, force)
-        return c.kill_instances([i for v in by_app.values() for i in v], wipe=wipe)
+        return self.tracker.kill_instances([i for v in by_app.values() for i in v], wipe=wipe)
 
     def _kill_and_scale(self, by_app: dict, force: bool) -> Deployment:
         """scale=true: lower instances by the active instances killed and deploy a ScaleApplication
@@ -337,7 +339,7 @@ class AppService:
             new["instances"] = max(0, new.get("instances", 1) - len(active))
             changes[app_id] = new
             kill_lists[app_id] = [i["id"] for i in active]
-        return self.cluster.deploy(changes, force=force, kill_lists=kill_lists)
+        return self.executor.deploy(changes, force=force, kill_lists=kill_lists)
 
 
 def _group_not_found(group_id: str) -> ApiError:

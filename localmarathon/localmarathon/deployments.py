@@ -6,12 +6,73 @@ and the shapes clients see.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
-from .util import new_uuid
+from .util import format_ts, new_uuid
 
-# §5.1: removed apps stop first, new apps start (with 0 instances), then scale/restart.
-_STEP_ORDER = ("StopApplication", "StartApplication")
+# ---------------------------------------------------------------------- plans
+
+_UPGRADE_FIELDS = (
+    "cmd", "args", "user", "env", "cpus", "mem", "disk", "gpus", "executorResources", "executor",
+    "constraints", "fetch", "portDefinitions", "requirePorts", "backoffSeconds", "backoffFactor",
+    "maxLaunchDelaySeconds", "container", "healthChecks", "check", "taskKillGracePeriodSeconds",
+    "dependencies", "upgradeStrategy", "labels", "acceptedResourceRoles", "networks", "readinessChecks",
+    "secrets", "unreachableStrategy", "killSelection", "tty", "role", "resourceLimits",
+)
+_EMPTY_DEFAULTS = {"args": [], "env": {}, "constraints": [], "fetch": [], "healthChecks": [], "dependencies": [],
+                   "labels": {}, "acceptedResourceRoles": [], "readinessChecks": [], "secrets": {}}
+
+
+def _field_value(app, key):
+    value = app.get(key, _EMPTY_DEFAULTS.get(key))
+    if key == "constraints":
+        return sorted(json.dumps(c) for c in value or [])  # a set in the model
+    if key in ("acceptedResourceRoles", "dependencies"):
+        return sorted(value or [])
+    return value
+
+
+def is_config_change(old_app, new_app):
+    """True when any runtime field differs (AppDefinition.isUpgrade, §5.1)."""
+    return any(_field_value(old_app, k) != _field_value(new_app, k) for k in _UPGRADE_FIELDS)
+
+
+def compute_plan_steps(old_app, new_app, restart=False):
+    """Deployment steps for one app (§5.1); empty steps are dropped."""
+    if old_app is None and new_app is None:
+        return []
+    if new_app is None:
+        return [[{"action": "StopApplication", "app": old_app["id"]}]]
+    app_id = new_app["id"]
+    if old_app is None:
+        return [[{"action": "StartApplication", "app": app_id}], [{"action": "ScaleApplication", "app": app_id}]]
+    if restart or is_config_change(old_app, new_app):
+        return [[{"action": "RestartApplication", "app": app_id}]]
+    if old_app.get("instances", 1) != new_app.get("instances", 1):
+        return [[{"action": "ScaleApplication", "app": app_id}]]
+    return []
+
+
+def next_version_info(old_app, new_app, now, restart=False, old_version=None, old_version_info=None):
+    """(version, versionInfo) after a change (§5.2). ``now`` is epoch seconds or a timestamp string.
+
+    The old version data come from ``old_version``/``old_version_info`` or, when
+    not given, from ``old_app["version"]``/``old_app["versionInfo"]``.
+    """
+    ts = now if isinstance(now, str) else format_ts(now)
+    if old_app is None:
+        return ts, {"lastScalingAt": ts, "lastConfigChangeAt": ts}
+    if old_version is None:
+        old_version = old_app.get("version")
+    if old_version_info is None:
+        old_version_info = old_app.get("versionInfo") or {}
+    if is_config_change(old_app, new_app):
+        return ts, {"lastScalingAt": ts, "lastConfigChangeAt": ts}
+    if restart or old_app.get("instances", 1) != new_app.get("instances", 1):
+        return ts, {"lastScalingAt": ts,
+                    "lastConfigChangeAt": old_version_info.get("lastConfigChangeAt", old_version or ts)}
+    return old_version, dict(old_version_info)
 
 
 def merge_steps(per_app_steps: list[list[list[dict]]]) -> list[list[dict]]:

@@ -27,7 +27,7 @@ from .faults import FaultInjector
 from .appmodel import parse_json_body
 from .apps import AppService
 from .deployments import Deployment
-from .scheduler import Cluster
+from .cluster import Cluster
 from .util import ApiError, parse_bool
 
 log = logging.getLogger("localmarathon")
@@ -127,7 +127,7 @@ class LocalMarathon:
     # ------------------------------------------------------------------ faults
 
     def _fault_kill_task(self, fault):
-        self.cluster.kill_task_fault(fault.spec["task_id"], bool(fault.spec.get("wipe", False)))
+        self.cluster.tracker.kill_task_fault(fault.spec["task_id"], bool(fault.spec.get("wipe", False)))
 
     def _fault_expire_tokens(self, fault):
         if self.auth is not None:
@@ -136,7 +136,7 @@ class LocalMarathon:
     def _fault_changed(self, action, fault):
         if fault.kind == "unhealthy":
             still = self.faults.app_unhealthy(fault.app_id)
-            self.cluster.set_unhealthy(fault.app_id, still)
+            self.cluster.tracker.set_unhealthy(fault.app_id, still)
         if fault.kind == "stall_deployment":
             self.cluster.wake()
 

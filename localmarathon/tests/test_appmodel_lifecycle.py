@@ -11,12 +11,9 @@ from localmarathon.appmodel import (
     MarathonApiError,
     app_for_output,
     assign_service_ports,
-    compute_plan_steps,
     host_ports,
-    is_config_change,
     is_resident,
     marathon_timestamp,
-    next_version_info,
     normalize_app,
     parse_json_body,
     parse_timestamp,
@@ -24,6 +21,7 @@ from localmarathon.appmodel import (
     validate_resident_update,
     validate_version_body,
 )
+from localmarathon.deployments import compute_plan_steps, is_config_change, next_version_info
 
 
 def err(fn, *args, **kwargs):

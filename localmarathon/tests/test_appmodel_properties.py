@@ -9,11 +9,10 @@ from localmarathon.appmodel import (
     MarathonApiError,
     app_for_output,
     assign_service_ports,
-    compute_plan_steps,
-    is_config_change,
     normalize_app,
     validate_resident_update,
 )
+from localmarathon.deployments import compute_plan_steps, is_config_change
 
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # generating nested JSON is the slow part; fewer examples keep the suite quick

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from localmarathon.deployments import Deployment, locked_error_body, merge_steps
-from localmarathon.scheduler import _host_port_requests, parse_task_app
+from localmarathon.instances import _host_port_requests, parse_task_app
 from localmarathon.server import _embeds, _label_selector, normalize_path
 from localmarathon.util import ApiError, VersionClock, format_ts, parse_bool, parse_ts, safe_app_id
 
