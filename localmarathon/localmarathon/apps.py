@@ -8,13 +8,18 @@ resident-app rules, assign service ports, then deploy.
 
 from __future__ import annotations
 
-from . import appmodel as am
 from . import events as ev
 from . import views
+from .appdef.ids import canonical_id
+from .appdef.normalize import app_for_output, normalize_app
+from .appdef.ports import assign_service_ports, service_ports
+from .appdef.resident import validate_resident_update
+from .appdef.validation import validate_version_body
 from .cluster import Cluster
 from .deployments import Deployment
 from .instances import is_active, parse_task_app
-from .util import ApiError, not_found_app, parse_ts
+from .errors import ApiError, not_found_app
+from .timestamps import parse_api_timestamp, parse_timestamp
 
 
 class AppService:
@@ -97,10 +102,10 @@ class AppService:
         with c.lock:
             if app_id not in c.apps:
                 raise not_found_app(app_id)
-            _check_timestamp(version)
+            parse_api_timestamp(version)
             for v in c.versions.get(app_id, []):
                 if v["version"] == version or _same_instant(v["version"], version):
-                    return am.app_for_output(v["app"], v["version"], v["versionInfo"])
+                    return app_for_output(v["app"], v["version"], v["versionInfo"])
         raise ApiError(404, {"message": f"App '{app_id}' does not exist in version {version}", "details": []})
 
     def app_tasks(self, app_id: str) -> list:
@@ -125,7 +130,7 @@ class AppService:
         out = []
         with c.lock:
             for app_id in sorted(c.apps):
-                for task in views.app_tasks(c, app_id, am.service_ports(c.apps[app_id]["app"])):
+                for task in views.app_tasks(c, app_id, service_ports(c.apps[app_id]["app"])):
                     if not states or task["state"] in states:
                         out.append(task)
         return out
@@ -158,7 +163,7 @@ class AppService:
             c.publish(ev.api_post(client_ip=client_ip, uri="/v2/apps", app_definition=app))
             rec = c.apps[app_id]
             # the canonical app with zero counts and its deployment; no versionInfo, no tasks
-            out = am.app_for_output(rec["app"], rec["version"], None)
+            out = app_for_output(rec["app"], rec["version"], None)
             out.update({"tasksStaged": 0, "tasksRunning": 0, "tasksHealthy": 0, "tasksUnhealthy": 0,
                         "deployments": [{"id": dep.id}]})
         return out, dep
@@ -167,14 +172,14 @@ class AppService:
                client_ip: str) -> tuple[Deployment, bool]:
         """PUT/PATCH /v2/apps/{id}, including the rollback body {"version": ...}.
         Returns the deployment and whether the app was created."""
-        app_id = am.canonical_id(raw_id)
+        app_id = canonical_id(raw_id)
         c = self.cluster
         with c.lock:
             rec = c.apps.get(app_id)
             if patch and rec is None:
                 raise not_found_app(app_id, details=False)
             if partial and rec is not None and isinstance(raw, dict):
-                version = am.validate_version_body(raw)
+                version = validate_version_body(raw)
                 if version is not None:
                     return self._rollback_to(app_id, rec, version, force), False
             app = self._prepared_definition(raw, app_id, rec, partial=partial, force=force)
@@ -193,11 +198,11 @@ class AppService:
             for item in raw:
                 if not isinstance(item, dict) or not item.get("id"):
                     raise ApiError(422, {"message": "requirement failed: App Update must have app id set"})
-                app_id = am.canonical_id(item["id"])
+                app_id = canonical_id(item["id"])
                 rec = c.apps.get(app_id)
                 if patch and rec is None:
                     raise not_found_app(app_id, details=False)
-                ports_of_batch = {p for a in changes.values() for p in am.service_ports(a)}
+                ports_of_batch = {p for a in changes.values() for p in service_ports(a)}
                 # a list update has never refused a new app whose id clashes with a group
                 changes[app_id] = self._prepared_definition(item, app_id, rec, partial=partial, force=force,
                                                             also_used=ports_of_batch, check_group_clash=False)
@@ -229,7 +234,7 @@ class AppService:
         is taken, apply the resident-app rules, assign service ports. ``app_id`` None = POST (the id
         comes from the body); ``rec`` is the stored record of the app, if any."""
         existing = rec["app"] if rec else None
-        app = am.normalize_app(raw, path_id=app_id, existing=existing, partial=partial and rec is not None,
+        app = normalize_app(raw, path_id=app_id, existing=existing, partial=partial and rec is not None,
                                mesos_role=self.mesos_role)
         if rec is None:
             if app["id"] in self.cluster.apps:
@@ -237,9 +242,9 @@ class AppService:
             if check_group_clash:
                 self._refuse_group_clash(app["id"])
         else:
-            am.validate_resident_update(existing, app, force=force)
+            validate_resident_update(existing, app, force=force)
         used = self._used_service_ports(exclude=app["id"]) | set(also_used)
-        return am.assign_service_ports(app, used, existing)
+        return assign_service_ports(app, used, existing)
 
     def _rollback_to(self, app_id: str, rec: dict, version: str, force: bool) -> Deployment:
         """The stored definition of ``version`` is deployed again, under a new version."""
@@ -248,9 +253,9 @@ class AppService:
             if v["version"] == version:
                 target = v["app"]
         if target is None:
-            _check_timestamp(version)
+            parse_api_timestamp(version)
             raise not_found_app(app_id, details=False)
-        am.validate_resident_update(rec["app"], target, force=force)
+        validate_resident_update(rec["app"], target, force=force)
         return self.executor.deploy({app_id: dict(target)}, force=force)
 
     def _refuse_group_clash(self, app_id: str) -> None:
@@ -264,7 +269,7 @@ class AppService:
         used = set()
         for app_id, rec in self.cluster.apps.items():
             if app_id != exclude:
-                used.update(am.service_ports(rec["app"]))
+                used.update(service_ports(rec["app"]))
         return used
 
     # ------------------------------------------------------------------ deployments
@@ -346,16 +351,8 @@ def _group_not_found(group_id: str) -> ApiError:
     return ApiError(404, {"message": f"Group '{group_id}' does not exist", "details": []})
 
 
-def _check_timestamp(version: str) -> None:
-    try:
-        parse_ts(version)
-    except ValueError:
-        raise ApiError(422, {"message": f"Invalid timestamp provided '{version}'. "
-                                        "Expecting ISO-8601 datetime string."}) from None
-
-
 def _same_instant(a: str, b: str) -> bool:
     try:
-        return abs(parse_ts(a) - parse_ts(b)) < 0.0005
+        return abs(parse_timestamp(a) - parse_timestamp(b)) < 0.0005
     except ValueError:
         return False

@@ -19,7 +19,8 @@ from . import events as ev
 from .deployment_executor import DeploymentExecutor
 from .instances import HOST, InstanceTracker, run_effects, safe_call
 from .state import StateStore
-from .util import VersionClock, new_uuid
+from .timestamps import VersionClock
+from .util import new_uuid
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ import math
 import time
 
 from . import events as ev
-from .appmodel import is_resident
+from .appdef.resident import is_resident
 from .deployments import Deployment, compute_plan_steps, locked_error_body, merge_steps, next_version_info
 from .instances import is_active
-from .util import ApiError
+from .errors import ApiError
 
 
 class DeploymentExecutor:

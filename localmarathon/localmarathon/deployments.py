@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from .util import format_ts, new_uuid
+from .timestamps import format_timestamp
+from .util import new_uuid
 
 # ---------------------------------------------------------------------- plans
 
@@ -60,7 +61,7 @@ def next_version_info(old_app, new_app, now, restart=False, old_version=None, ol
     The old version data come from ``old_version``/``old_version_info`` or, when
     not given, from ``old_app["version"]``/``old_app["versionInfo"]``.
     """
-    ts = now if isinstance(now, str) else format_ts(now)
+    ts = now if isinstance(now, str) else format_timestamp(now)
     if old_app is None:
         return ts, {"lastScalingAt": ts, "lastConfigChangeAt": ts}
     if old_version is None:

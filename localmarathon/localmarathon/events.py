@@ -30,7 +30,6 @@ deployment dicts with ``id``, ``version`` and ``steps`` (a list of steps, each a
 from __future__ import annotations
 
 import collections
-import datetime as _dt
 import ipaddress
 import json
 import queue
@@ -38,6 +37,8 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable
+
+from .timestamps import format_timestamp
 
 SSE_CONTENT_TYPE = "text/event-stream;charset=utf-8"
 SSE_HEARTBEAT = b"\r\n"
@@ -70,14 +71,6 @@ DEPLOYMENT_ACTIONS = {
 
 class SubscriptionClosed(Exception):
     """The subscription was closed, or dropped because its consumer was too slow."""
-
-
-def marathon_timestamp(epoch: float | None = None) -> str:
-    """``yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`` in UTC, exactly three fractional digits (§1)."""
-    if epoch is None:
-        epoch = time.time()
-    dt = _dt.datetime.fromtimestamp(epoch, tz=_dt.timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 @dataclass(frozen=True)
@@ -212,7 +205,7 @@ class EventBus:
         if data.setdefault("eventType", event_type) != event_type:
             raise ValueError(f"publish: payload eventType {data['eventType']!r} differs from {event_type!r}")
         wall = time.time()
-        data.setdefault("timestamp", marathon_timestamp(wall))
+        data.setdefault("timestamp", format_timestamp(wall))
         dropped: list[Subscription] = []
         with self._lock:
             self._seq += 1
@@ -242,7 +235,7 @@ class EventBus:
 
 def _stamp(event_type: str, body: dict, timestamp: str | None = None) -> dict:
     body["eventType"] = event_type
-    body["timestamp"] = timestamp or marathon_timestamp()
+    body["timestamp"] = timestamp or format_timestamp()
     return body
 
 

@@ -34,7 +34,6 @@ exit 0 is healthy; it is killed (process group) at the timeout.
 
 from __future__ import annotations
 
-import datetime as _dt
 import http
 import http.client
 import logging
@@ -48,6 +47,8 @@ import threading
 import time
 from typing import Callable
 
+from .timestamps import format_timestamp
+
 log = logging.getLogger("localmarathon.health")
 
 MARATHON_PROTOCOLS = {"HTTP", "HTTPS", "TCP"}
@@ -56,11 +57,6 @@ FORCED_FAILURE_CAUSE = "localmarathon fault injection: health check forced to fa
 # Floors keep a 0 or heavily scaled setting from turning into a busy loop or a non-blocking socket.
 MIN_INTERVAL = 0.05
 MIN_TIMEOUT = 0.05
-
-
-def marathon_timestamp(epoch: float) -> str:
-    d = _dt.datetime.fromtimestamp(epoch, tz=_dt.timezone.utc)
-    return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
 
 
 class _Health:
@@ -92,11 +88,11 @@ class _Health:
     def to_dict(self) -> dict:
         out = {"alive": self.alive, "consecutiveFailures": self.consecutive_failures}
         if self.first_success is not None:
-            out["firstSuccess"] = marathon_timestamp(self.first_success)
+            out["firstSuccess"] = format_timestamp(self.first_success)
         if self.last_success is not None:
-            out["lastSuccess"] = marathon_timestamp(self.last_success)
+            out["lastSuccess"] = format_timestamp(self.last_success)
         if self.last_failure is not None:
-            out["lastFailure"] = marathon_timestamp(self.last_failure)
+            out["lastFailure"] = format_timestamp(self.last_failure)
         if self.last_failure_cause is not None:
             out["lastFailureCause"] = self.last_failure_cause
         out["instanceId"] = self.instance_id

@@ -15,9 +15,10 @@ import threading
 import time
 
 from . import events as ev
-from .appmodel import is_resident, persistent_volumes
+from .appdef.resident import is_resident, persistent_volumes
 from .hostports import HostPortAllocator, NoMatchingOffer
-from .util import format_ts, new_uuid, safe_app_id
+from .timestamps import format_timestamp
+from .util import new_uuid, safe_app_id
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +266,7 @@ class InstanceTracker:
                              "persistenceId": pid})
             inst["reservation"] = {"volumes": vols, "ports": [], "role": app.get("role", c.mesos_role)}
         self.instances[inst_id] = inst
-        self.queue_since.setdefault(app_id, format_ts(time.time()))
+        self.queue_since.setdefault(app_id, format_timestamp(time.time()))
         return inst
 
     def _pick_agent(self) -> str:
@@ -327,7 +328,7 @@ class InstanceTracker:
         old = inst.get("task")
         if old:
             self.task_index.pop(old["id"], None)
-        inst["task"] = {"id": task_id, "state": "TASK_STAGING", "stagedAt": format_ts(now),
+        inst["task"] = {"id": task_id, "state": "TASK_STAGING", "stagedAt": format_timestamp(now),
                         "version": inst["runVersion"], "ports": ports, "killRequested": False, "message": ""}
         inst["health"] = []
         inst["lastState"] = None
@@ -404,7 +405,7 @@ class InstanceTracker:
                 task["message"] = message
             now = time.time()
             if state == "TASK_RUNNING" and "startedAt" not in task:
-                task["startedAt"] = format_ts(now)
+                task["startedAt"] = format_timestamp(now)
                 task["startedEpoch"] = now
                 self._start_monitors_locked(inst, effects)
             if state not in ACTIVE:
@@ -425,7 +426,7 @@ class InstanceTracker:
         if not expected or state in FAILURE_STATES:
             self.last_failure[inst["appId"]] = {
                 "appId": inst["appId"], "host": HOST, "message": message or task.get("message", ""),
-                "state": state, "taskId": task["id"], "timestamp": format_ts(now),
+                "state": state, "taskId": task["id"], "timestamp": format_timestamp(now),
                 "version": task["version"], "slaveId": inst["agentId"]}
             if not task.get("killRequested") and inst["goal"] == "Running":
                 self._advance_backoff(inst["appId"], now)

@@ -24,11 +24,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from . import MARATHON_VERSION, __version__
 from . import events as ev
 from .faults import FaultInjector
-from .appmodel import parse_json_body
+from .appdef.schema import parse_json_body
 from .apps import AppService
 from .deployments import Deployment
 from .cluster import Cluster
-from .util import ApiError, parse_bool
+from .errors import ApiError
+from .util import parse_bool
 
 log = logging.getLogger("localmarathon")
 
@@ -208,14 +209,13 @@ class LocalMarathon:
             raise
         except Drop:
             raise
-        except Exception as exc:  # MarathonApiError (appmodel) and ApiError share .status/.body
-            if hasattr(exc, "status") and hasattr(exc, "body"):
-                resp = Response(exc.status, exc.body, getattr(exc, "headers", None))
-                if exc.status == 422 and method in ("POST", "PUT", "PATCH") and path.startswith("/v2/apps"):
-                    self.apps.report_rejected_change(str(exc.body.get("message", "")))
-            else:
-                log.error("internal error on %s %s:\n%s", method, path, traceback.format_exc())
-                resp = json_error(500, f"{type(exc).__name__}: {exc}")
+        except ApiError as exc:
+            resp = Response(exc.status, exc.body, exc.headers)
+            if exc.status == 422 and method in ("POST", "PUT", "PATCH") and path.startswith("/v2/apps"):
+                self.apps.report_rejected_change(str(exc.body.get("message", "")))
+        except Exception as exc:
+            log.error("internal error on %s %s:\n%s", method, path, traceback.format_exc())
+            resp = json_error(500, f"{type(exc).__name__}: {exc}")
         for k, v in self.marathon_headers().items():
             resp.headers.setdefault(k, v)
         return resp, label, False

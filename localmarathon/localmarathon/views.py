@@ -8,9 +8,9 @@ from __future__ import annotations
 import math
 import time
 
-from .appmodel import app_for_output
+from .appdef.normalize import app_for_output
 from .instances import HOST, is_active
-from .util import format_ts
+from .timestamps import format_timestamp
 
 
 def task_json(cluster, inst: dict, service_ports: list | None = None) -> dict:
@@ -105,13 +105,13 @@ def queue_json(cluster) -> list[dict]:
         offers = {"processedOffersCount": 0, "unusedOffersCount": 0}
         if declined:
             offers = {"processedOffersCount": declined["count"], "unusedOffersCount": declined["count"],
-                      "lastUnusedOfferAt": format_ts(declined["at"]),
+                      "lastUnusedOfferAt": format_timestamp(declined["at"]),
                       "rejectSummaryLaunchAttempt": [
                           {"reason": reason, "declined": n, "processed": declined["count"]}
                           for reason, n in sorted(declined["reasons"].items())]}
         out.append({"count": len(waiting), "role": rec["app"].get("role", cluster.mesos_role),
                     "delay": {"timeLeftSeconds": int(math.ceil(left)), "overdue": left <= 0},
-                    "since": tracker.queue_since.get(app_id, format_ts(now)),
+                    "since": tracker.queue_since.get(app_id, format_timestamp(now)),
                     "processedOffersSummary": offers,
                     "app": app_for_output(rec["app"], rec["version"], rec["versionInfo"])})
     return out
