@@ -1,7 +1,7 @@
-"""Deployment plans: steps of actions (§5.1), their JSON (§5.4) and conflict rules (§5.5).
+"""Deployment plans: which steps of actions a change needs, the version it gets, the plan's progress,
+its JSON and the conflict rules between plans.
 
-The scheduler (scheduler.Cluster) executes the actions; this module only holds the plan, its progress
-and the shapes clients see.
+The deployment executor (deployment_executor.DeploymentExecutor) runs the actions.
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ def _field_value(app, key):
 
 
 def is_config_change(old_app, new_app):
-    """True when any runtime field differs (AppDefinition.isUpgrade, §5.1)."""
+    """True when any runtime field differs (AppDefinition.isUpgrade)."""
     return any(_field_value(old_app, k) != _field_value(new_app, k) for k in _UPGRADE_FIELDS)
 
 
 def compute_plan_steps(old_app, new_app, restart=False):
-    """Deployment steps for one app (§5.1); empty steps are dropped."""
+    """Deployment steps for one app; empty steps are dropped."""
     if old_app is None and new_app is None:
         return []
     if new_app is None:
@@ -56,7 +56,7 @@ def compute_plan_steps(old_app, new_app, restart=False):
 
 
 def next_version_info(old_app, new_app, now, restart=False, old_version=None, old_version_info=None):
-    """(version, versionInfo) after a change (§5.2). ``now`` is epoch seconds or a timestamp string.
+    """(version, versionInfo) after a change. ``now`` is epoch seconds or a timestamp string.
 
     The old version data come from ``old_version``/``old_version_info`` or, when
     not given, from ``old_app["version"]``/``old_app["versionInfo"]``.
@@ -98,7 +98,7 @@ class Deployment:
     original: dict = field(default_factory=dict)
     # app id → instance ids chosen by kill-and-scale (DELETE .../tasks?scale=true).
     kill_lists: dict = field(default_factory=dict)
-    current_step: int = 0  # 1-based while a step runs, 0 before the first starts (§5.4)
+    current_step: int = 0  # 1-based while a step runs, 0 before the first starts
     action_state: dict = field(default_factory=dict)  # app id → per-action progress of the current step
     started_at: float = 0.0
 
@@ -125,11 +125,11 @@ class Deployment:
         return self.steps[self.current_step - 1]
 
     def conflicts_with(self, apps: set[str]) -> bool:
-        # §5.5: plans conflict when the run-spec ids of their actions intersect; zero-step plans never do.
+        # plans conflict when the run-spec ids of their actions intersect; zero-step plans never do.
         return bool(apps & set(self.affected_apps))
 
     def plan_json(self) -> dict:
-        """The light plan shape of deployment events (§10)."""
+        """The light plan shape of deployment events."""
         return {
             "id": self.id,
             "steps": [{"actions": [dict(a) for a in step]} for step in self.steps],
@@ -137,7 +137,7 @@ class Deployment:
         }
 
     def to_json(self) -> dict:
-        """GET /v2/deployments item (§5.4)."""
+        """GET /v2/deployments item."""
         return {
             "id": self.id,
             "version": self.version,
@@ -166,7 +166,7 @@ class Deployment:
 
 
 def locked_error_body(conflicts: list[Deployment]) -> dict:
-    """409 AppLocked body, same text and shape in every Marathon version (§2); the message really
+    """409 AppLocked body, same text and shape in every Marathon version; the message really
     contains the literal placeholder <DEPLOYMENT_ID> (AppLockedException)."""
     return {
         "message": "App is locked by one or more deployments. Override with the option '?force=true'. "

@@ -1,4 +1,4 @@
-"""Marathon's event bus and the ``GET /v2/events`` SSE stream (reference §10).
+"""Marathon's event bus and the ``GET /v2/events`` SSE stream.
 
 Interface used by the server:
 
@@ -21,7 +21,7 @@ Interface used by the server:
   response type; ``not_acceptable_response(path)`` the 405 Jetty page sent without
   ``Accept: text/event-stream`` (``R/v2/events.raml``).
 
-Payload helpers return dicts with the 1.10 shapes of §10; ``plan`` arguments are the server's
+Payload helpers return dicts with the shapes of Marathon 1.10; ``plan`` arguments are the server's
 deployment dicts with ``id``, ``version`` and ``steps`` (a list of steps, each a list of actions or
 ``{"actions": [...]}``, each action ``{"action": ..., "app": ...}``); only those keys are written, as
 1.8+ always uses the "light" plan format.
@@ -230,7 +230,7 @@ class EventBus:
         return events
 
 
-# -- payload helpers (§10) -------------------------------------------------------------------------
+# -- payload helpers -------------------------------------------------------------------------------
 
 
 def _stamp(event_type: str, body: dict, timestamp: str | None = None) -> dict:
@@ -380,7 +380,7 @@ def instance_health_changed(*, instance_id: str, run_spec_id: str, run_spec_vers
 
 
 def failed_health_check(*, app_id: str, task_id: str, health_check: dict) -> dict:
-    """``taskId`` carries the instance id in 1.4+ (§10)."""
+    """``taskId`` carries the instance id in 1.4+."""
     return _stamp("failed_health_check_event", {"appId": app_id, "healthCheck": health_check, "taskId": task_id})
 
 

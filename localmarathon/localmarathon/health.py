@@ -1,4 +1,4 @@
-"""Health checks of one task, run for real (reference §7, RAML healthCheck.raml).
+"""Health checks of one task, run for real (RAML healthCheck.raml).
 
 ``HealthMonitor(check, task_info, time_scale=1.0, on_result=None, on_kill_needed=None)``:
 ``start()``, ``stop()``, ``force_unhealthy(bool)``, ``result()`` (the latest result dict or None).
@@ -191,7 +191,7 @@ class HealthMonitor:
             if ok:
                 h.success(now)
             elif in_grace:
-                # §7: ignored; Marathon still stores the (empty) record, Mesos reports nothing.
+                # ignored; Marathon still stores the (empty) record, Mesos reports nothing.
                 publish = not self.mesos
             elif self.mesos:
                 h.failure(now, cause or "unhealthy")

@@ -134,7 +134,7 @@ class InstanceTracker:
     def kill_instances(self, insts: list[dict], *, wipe: bool) -> list[dict]:
         """Kill without scaling: the goal stays Running (relaunch, same reservation) unless wipe,
         which decommissions and expunges the instance. Returns the tasks as they were shown."""
-        from .views import task_json
+        from .views import task_json  # views reads instances through this module
         c = self.cluster
         effects = []
         shown = []

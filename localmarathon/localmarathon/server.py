@@ -1,4 +1,4 @@
-"""HTTP front end of localmarathon: Marathon's REST API (§1–§3, §5, §6, §10, §11), the DC/OS layout
+"""HTTP front end of localmarathon: Marathon's REST API, the DC/OS layout
 under /service/marathon, the DC/OS login, the admin API and the request log.
 
 stdlib only: a ThreadingHTTPServer (one thread per connection, HTTP/1.1 keep-alive), optionally
@@ -38,7 +38,7 @@ DCOS_PREFIX = "/service/marathon"
 LOGIN_PATH = "/acs/api/v1/auth/login"
 MAX_BODY = 16 * 1024 * 1024
 JSON_TYPE = "application/json"
-# Headers Marathon's filters add to every answer of the leader (§1).
+# Headers Marathon's filters add to every answer of the leader.
 COMMON_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-XSS-Protection": "1; mode=block",
@@ -80,7 +80,7 @@ def json_error(status: int, message: str, details=None) -> Response:
 
 
 def deployment_result(dep, status: int = 200) -> Response:
-    # §5.3 + the Marathon-Deployment-Id header (§1)
+    # the deploymentResult body and the Marathon-Deployment-Id header
     return Response(status, {"deploymentId": dep.id, "version": dep.version},
                     {"Marathon-Deployment-Id": dep.id})
 
@@ -299,7 +299,7 @@ class LocalMarathon:
             if method == "GET":
                 return Response(200, {"leader": self.leader})
             if method == "DELETE":
-                # Abdication: a short election gap follows, as with a real leader change (§11).
+                # Abdication: a short election gap follows, as with a real leader change.
                 threading.Timer(0.5 / self.time_scale, self._abdicate).start()
                 return Response(200, {"message": "Leadership abdicated", "details": []})
             return _not_allowed()
@@ -307,7 +307,7 @@ class LocalMarathon:
             if method != "GET":
                 return _not_allowed()
             return self.events(handler, params)
-        # §1: Jersey's NotFoundException is mapped to a 500 in 1.6+.
+        # Jersey's NotFoundException is mapped to a 500 in 1.6+.
         return json_error(500, "URI not found")
 
     def _abdicate(self):
@@ -319,7 +319,7 @@ class LocalMarathon:
     # ------------------------------------------------------------------ simple resources
 
     def ping(self, handler) -> Response:
-        # §11: content negotiation — text/plain "pong" for */* and text/*, JSON "pong" for JSON.
+        # content negotiation — text/plain "pong" for */* and text/*, JSON "pong" for JSON.
         accept = (handler.headers.get("Accept") or "*/*").lower()
         kinds = [a.split(";")[0].strip() for a in accept.split(",")]
         if any(k in ("*/*", "text/*", "text/plain", "") for k in kinds):
@@ -519,7 +519,7 @@ _SELECTOR_TERM = re.compile(
 
 
 def _label_selector(text: str):
-    """Marathon's label selector (§3.1.1): k, k==v, k!=v, k in (a,b), k notin (a,b); comma = AND."""
+    """Marathon's label selector: k, k==v, k!=v, k in (a,b), k notin (a,b); comma = AND."""
     terms, depth, cur = [], 0, ""
     for ch in text:
         if ch == "(":

@@ -32,7 +32,7 @@ def _resolve(segments, base_segments):
 
 
 def id_violations(raw_id, path="/id"):
-    """Semantic id checks of §9 on the id as written (before . / .. are resolved)."""
+    """Semantic id checks on the id as written (before . / .. are resolved)."""
     problems = []
     segments = split_id(raw_id)
     for seg in segments:
@@ -46,7 +46,7 @@ def id_violations(raw_id, path="/id"):
 
 
 def canonical_id(raw_id, base="/"):
-    """Absolute, canonical form of an app id (§9): '/a/b', relative ids resolved against base.
+    """Absolute, canonical form of an app id: '/a/b', relative ids resolved against base.
 
     Raises 422 "Object is not valid" for ids Marathon refuses (bad segment,
     reserved ending, root).

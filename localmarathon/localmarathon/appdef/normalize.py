@@ -61,7 +61,7 @@ class _NormalizationError(Exception):
 
 
 def _network_translation(ip, docker_network, networks):
-    """NetworkTranslation of AppNormalization (§4.1 step 3): deprecated fields → networks."""
+    """NetworkTranslation of AppNormalization: deprecated fields → networks."""
     if ip is not None and docker_network is not None and networks is None:
         if docker_network == "HOST":
             return [{"mode": "host"}]
@@ -117,7 +117,7 @@ def _migrate_container(container, discovery):
 
 
 def _health_checks_with_port_index(checks):
-    """Add portIndex 0 to non-COMMAND checks that name no port (backwards compatibility, §4.1)."""
+    """Add portIndex 0 to non-COMMAND checks that name no port (backwards compatibility)."""
     out = []
     for hc in checks:
         hc = dict(hc)
@@ -145,7 +145,7 @@ def _has_non_host(networks):
 
 
 def _migrate_full(app):
-    """AppNormalization.forDeprecated for a full App (§4.1 step 3). Returns a new dict."""
+    """AppNormalization.forDeprecated for a full App. Returns a new dict."""
     app = copy.deepcopy(app)
     uris = app.pop("uris", None)
     fetch = _fetch_from_uris(uris, app.get("fetch"))
@@ -243,7 +243,7 @@ def _canon_port_mapping(pm, bridge):
     if pm.get("hostPort") is not None:
         out["hostPort"] = _i(pm["hostPort"])
     elif bridge:
-        out["hostPort"] = 0  # §4.1: bridge mode defaults a missing hostPort to 0
+        out["hostPort"] = 0  # bridge mode defaults a missing hostPort to 0
     out["labels"] = dict(pm.get("labels") or {})
     if pm.get("name") is not None:
         out["name"] = pm["name"]
@@ -312,7 +312,7 @@ _MARATHON_HC = ("HTTP", "HTTPS", "TCP")
 
 
 def _canon_health_check(hc):
-    """Per-protocol output of HealthCheckConversion (§7)."""
+    """Per-protocol output of HealthCheckConversion."""
     protocol = "COMMAND" if hc.get("command") is not None else (hc.get("protocol") or "HTTP")
     out = {}
     if protocol == "COMMAND":
@@ -399,7 +399,7 @@ _OUTPUT_ORDER = (
 
 
 def _build_canonical(a, app_id, mesos_role):
-    """Defaults (§4.2) and the canonical key order/omission rules; no validation."""
+    """Defaults and the canonical key order/omission rules; no validation."""
     networks = [_canon_network(n) for n in (a.get("networks") or [{"mode": "host"}])]
     host = any(n["mode"] == "host" for n in networks)
     bridge = any(n["mode"] == "container/bridge" for n in networks)
@@ -472,13 +472,13 @@ def _build_canonical(a, app_id, mesos_role):
     if a.get("resourceLimits") is not None:
         rl = a["resourceLimits"]
         out["resourceLimits"] = {k: _canon_limit(rl[k]) for k in ("cpus", "mem") if rl.get(k) is not None}
-    # §4.1 step 5: requirePorts is forced false for non-host networking
+    # requirePorts is forced false for non-host networking
     out["requirePorts"] = bool(a.get("requirePorts", False)) if host else False
     if a.get("secrets"):
         out["secrets"] = {k: {"source": v["source"]} for k, v in a["secrets"].items()}
     if a.get("taskKillGracePeriodSeconds") is not None:
         out["taskKillGracePeriodSeconds"] = _i(a["taskKillGracePeriodSeconds"])
-    # §4.1 step 6: resident (and external-volume) apps default to {0.5, 0}
+    # resident (and external-volume) apps default to {0.5, 0}
     us_default = (0.0, 0.5) if (resident or external) else (1.0, 1.0)
     us = a.get("upgradeStrategy")
     if us is None:
@@ -505,7 +505,7 @@ def _build_canonical(a, app_id, mesos_role):
 
 def normalize_app(raw, *, path_id=None, existing=None, partial=False, mesos_role="*",
                   enabled_features=frozenset()):
-    """Run the §4.1 pipeline on a request body; return the canonical app.
+    """Run the normalization pipeline on a request body; return the canonical app.
 
     path_id: id from the URL (PUT/PATCH) — it wins over any id in the body,
         and the body is then read as an AppUpdate (no required id).
@@ -535,7 +535,7 @@ def normalize_app(raw, *, path_id=None, existing=None, partial=False, mesos_role
             body_id = body.get("id")
     except _NormalizationError as exc:
         raise ApiError(422, {"message": str(exc)})
-    source.pop("version", None)  # read-only; silently ignored (§3.1.4)
+    source.pop("version", None)  # read-only; silently ignored
 
     app_id = resolve_app_id(body_id, path_id, pairs)
     if pairs:
@@ -556,13 +556,13 @@ def normalize_app(raw, *, path_id=None, existing=None, partial=False, mesos_role
 
 
 def _merge_update(existing, update):
-    """appUpdateRamlReader: each top-level field of the update replaces the stored one (§3.1.4)."""
+    """appUpdateRamlReader: each top-level field of the update replaces the stored one."""
     merged = copy.deepcopy(existing)
     for key, value in update.items():
         if key in ("id", "version", "versionInfo"):
             continue
         merged[key] = copy.deepcopy(value)
-    # Quirk (§3.1.4): executorResources / resourceLimits are taken from the update only.
+    # Quirk: executorResources / resourceLimits are taken from the update only.
     for key in ("executorResources", "resourceLimits"):
         if key not in update:
             merged.pop(key, None)
@@ -570,7 +570,7 @@ def _merge_update(existing, update):
 
 
 def app_for_output(app, version, version_info):
-    """Canonical app + version fields, keys in RAML property order (§4.4)."""
+    """Canonical app + version fields, keys in RAML property order."""
     out = {}
     for key in _OUTPUT_ORDER:
         if key == "version":

@@ -10,7 +10,7 @@ from .schema import not_valid
 
 
 def is_resident(app):
-    """1.6+: an app is resident iff it has a persistent volume (§8.1)."""
+    """1.6+: an app is resident iff it has a persistent volume."""
     return bool(persistent_volumes(app))
 
 
@@ -37,7 +37,7 @@ def _volume_key(v):
 
 
 def validate_resident_update(old_app, new_app, force=False):
-    """Refuse the §8.3 changes of an existing resident app (deployment-plan validation)."""
+    """Refuse the changes an existing resident app cannot follow (deployment-plan validation)."""
     if old_app is None or new_app is None:
         return
     if not (is_resident(old_app) or is_resident(new_app)):

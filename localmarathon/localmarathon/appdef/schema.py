@@ -18,7 +18,7 @@ def _reject_constant(name):
 
 
 def parse_json_body(raw_bytes):
-    """Parse a request body like Marathon's Jackson reader (§2)."""
+    """Parse a request body like Marathon's Jackson reader."""
     if raw_bytes is None:
         raw_bytes = b""
     if isinstance(raw_bytes, str):
@@ -175,7 +175,7 @@ _EXTERNAL_INFO = _obj(
     ("options", _KV_LABELS, False),
     ("shared", _bool(), False),
 )
-# volumes.raml AppVolume: union tried in this order; the last failure is reported (§8.2).
+# volumes.raml AppVolume: union tried in this order; the last failure is reported.
 _VOLUME_KINDS = ("persistent", "external", "secret", "host")
 _APP_VOLUME = _union(
     _obj(("containerPath", _str(minLength=1), True), ("persistent", _PERSISTENT_INFO, True), ("mode", _READ_MODE, True)),

@@ -21,7 +21,7 @@ def format_number(v):
 
 
 def validate_old_api(app, pairs, update):
-    """AppValidation.validateOldAppAPI / validateOldAppUpdateAPI (§4.1 step 2), on the request as sent."""
+    """AppValidation.validateOldAppAPI / validateOldAppUpdateAPI, on the request as sent."""
     container = app.get("container")
     docker = (container or {}).get("docker")
     if container and docker:
@@ -146,11 +146,11 @@ def _app_constraint_problem(c):
 
 
 def validate_app(app, pairs, *, raw_cmd, valid_roles, features, explicit_upgrade):
-    """Canonical + model validation on the canonical app (§2, §4.1, §7, §8, §9)."""
+    """Canonical + model validation on the canonical app."""
     container = app.get("container")
     networks = app["networks"]
 
-    # §9 and "must not be root" are checked on the id by the caller.
+    # The id rules and "must not be root" are checked on the id by the caller.
     cmd = raw_cmd
     has_cmd = cmd is not None
     has_args = bool(app.get("args"))
@@ -246,7 +246,7 @@ def validate_app(app, pairs, *, raw_cmd, valid_roles, features, explicit_upgrade
             elif value["secret"] not in (app.get("secrets") or {}):
                 pairs.append((f"/env/{name}", "references an undefined secret"))
 
-    # health checks (§7)
+    # health checks
     indices = len(port_list(app))
     mesos_checks = 0
     for i, hc in enumerate(app.get("healthChecks") or []):
@@ -313,13 +313,13 @@ def validate_app(app, pairs, *, raw_cmd, valid_roles, features, explicit_upgrade
             pairs.append(("/acceptedResourceRoles",
                           f"acceptedResourceRoles can only contain * and {app['role']}"))
 
-    # role (§4.1 step 4, §8.3)
+    # role
     if app["role"] not in valid_roles:
         pairs.append(("/role", f"got {app['role']}, expected one of: [{', '.join(sorted(valid_roles))}]"))
     if resident and app["role"] == "*":
         pairs.append(("/role", "Resident apps cannot have the role *"))
 
-    # resident rules (§8.3); the upgradeStrategy rules only judge a strategy the request carried
+    # resident rules; the upgradeStrategy rules only judge a strategy the request carried
     # (the resident default {0.5, 0} is valid anyway)
     us = app["upgradeStrategy"]
     if resident and explicit_upgrade and us["maximumOverCapacity"] != 0.0:
@@ -354,7 +354,7 @@ def validate_app(app, pairs, *, raw_cmd, valid_roles, features, explicit_upgrade
 
 
 def valid_roles(app_id, mesos_role, existing):
-    """RoleSettings.forService without enforced group roles (§4.1 step 4)."""
+    """RoleSettings.forService without enforced group roles."""
     segments = split_id(app_id)
     if len(segments) <= 1:
         return {mesos_role}
@@ -365,7 +365,7 @@ def valid_roles(app_id, mesos_role, existing):
 
 
 def validate_version_body(raw):
-    """Rollback body check (§3.1.4): returns the version or None; 422 if mixed with other fields."""
+    """Rollback body check: returns the version or None; 422 if mixed with other fields."""
     if not isinstance(raw, dict) or raw.get("version") is None:
         return None
     others = [k for k, v in raw.items() if k not in ("id", "version") and v is not None]
