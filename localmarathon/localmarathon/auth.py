@@ -1,6 +1,6 @@
 """DC/OS-style authentication in front of localmarathon (``--auth dcos``).
 
-Emulates what a client sees on a DC/OS cluster (reference §1.1): the IAM login endpoint
+Emulates what a client sees on a DC/OS cluster: the IAM login endpoint
 ``POST /acs/api/v1/auth/login`` and Admin Router's token check in front of Marathon.
 
 Interface used by the server:

@@ -1,17 +1,79 @@
-"""Deployment plans: steps of actions (§5.1), their JSON (§5.4) and conflict rules (§5.5).
+"""Deployment plans: which steps of actions a change needs, the version it gets, the plan's progress,
+its JSON and the conflict rules between plans.
 
-The scheduler (scheduler.Cluster) executes the actions; this module only holds the plan, its progress
-and the shapes clients see.
+The deployment executor (deployment_executor.DeploymentExecutor) runs the actions.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
+from .timestamps import format_timestamp
 from .util import new_uuid
 
-# §5.1: removed apps stop first, new apps start (with 0 instances), then scale/restart.
-_STEP_ORDER = ("StopApplication", "StartApplication")
+# ---------------------------------------------------------------------- plans
+
+_UPGRADE_FIELDS = (
+    "cmd", "args", "user", "env", "cpus", "mem", "disk", "gpus", "executorResources", "executor",
+    "constraints", "fetch", "portDefinitions", "requirePorts", "backoffSeconds", "backoffFactor",
+    "maxLaunchDelaySeconds", "container", "healthChecks", "check", "taskKillGracePeriodSeconds",
+    "dependencies", "upgradeStrategy", "labels", "acceptedResourceRoles", "networks", "readinessChecks",
+    "secrets", "unreachableStrategy", "killSelection", "tty", "role", "resourceLimits",
+)
+_EMPTY_DEFAULTS = {"args": [], "env": {}, "constraints": [], "fetch": [], "healthChecks": [], "dependencies": [],
+                   "labels": {}, "acceptedResourceRoles": [], "readinessChecks": [], "secrets": {}}
+
+
+def _field_value(app, key):
+    value = app.get(key, _EMPTY_DEFAULTS.get(key))
+    if key == "constraints":
+        return sorted(json.dumps(c) for c in value or [])  # a set in the model
+    if key in ("acceptedResourceRoles", "dependencies"):
+        return sorted(value or [])
+    return value
+
+
+def is_config_change(old_app, new_app):
+    """True when any runtime field differs (AppDefinition.isUpgrade)."""
+    return any(_field_value(old_app, k) != _field_value(new_app, k) for k in _UPGRADE_FIELDS)
+
+
+def compute_plan_steps(old_app, new_app, restart=False):
+    """Deployment steps for one app; empty steps are dropped."""
+    if old_app is None and new_app is None:
+        return []
+    if new_app is None:
+        return [[{"action": "StopApplication", "app": old_app["id"]}]]
+    app_id = new_app["id"]
+    if old_app is None:
+        return [[{"action": "StartApplication", "app": app_id}], [{"action": "ScaleApplication", "app": app_id}]]
+    if restart or is_config_change(old_app, new_app):
+        return [[{"action": "RestartApplication", "app": app_id}]]
+    if old_app.get("instances", 1) != new_app.get("instances", 1):
+        return [[{"action": "ScaleApplication", "app": app_id}]]
+    return []
+
+
+def next_version_info(old_app, new_app, now, restart=False, old_version=None, old_version_info=None):
+    """(version, versionInfo) after a change. ``now`` is epoch seconds or a timestamp string.
+
+    The old version data come from ``old_version``/``old_version_info`` or, when
+    not given, from ``old_app["version"]``/``old_app["versionInfo"]``.
+    """
+    ts = now if isinstance(now, str) else format_timestamp(now)
+    if old_app is None:
+        return ts, {"lastScalingAt": ts, "lastConfigChangeAt": ts}
+    if old_version is None:
+        old_version = old_app.get("version")
+    if old_version_info is None:
+        old_version_info = old_app.get("versionInfo") or {}
+    if is_config_change(old_app, new_app):
+        return ts, {"lastScalingAt": ts, "lastConfigChangeAt": ts}
+    if restart or old_app.get("instances", 1) != new_app.get("instances", 1):
+        return ts, {"lastScalingAt": ts,
+                    "lastConfigChangeAt": old_version_info.get("lastConfigChangeAt", old_version or ts)}
+    return old_version, dict(old_version_info)
 
 
 def merge_steps(per_app_steps: list[list[list[dict]]]) -> list[list[dict]]:
@@ -36,7 +98,7 @@ class Deployment:
     original: dict = field(default_factory=dict)
     # app id → instance ids chosen by kill-and-scale (DELETE .../tasks?scale=true).
     kill_lists: dict = field(default_factory=dict)
-    current_step: int = 0  # 1-based while a step runs, 0 before the first starts (§5.4)
+    current_step: int = 0  # 1-based while a step runs, 0 before the first starts
     action_state: dict = field(default_factory=dict)  # app id → per-action progress of the current step
     started_at: float = 0.0
 
@@ -63,11 +125,11 @@ class Deployment:
         return self.steps[self.current_step - 1]
 
     def conflicts_with(self, apps: set[str]) -> bool:
-        # §5.5: plans conflict when the run-spec ids of their actions intersect; zero-step plans never do.
+        # plans conflict when the run-spec ids of their actions intersect; zero-step plans never do.
         return bool(apps & set(self.affected_apps))
 
     def plan_json(self) -> dict:
-        """The light plan shape of deployment events (§10)."""
+        """The light plan shape of deployment events."""
         return {
             "id": self.id,
             "steps": [{"actions": [dict(a) for a in step]} for step in self.steps],
@@ -75,7 +137,7 @@ class Deployment:
         }
 
     def to_json(self) -> dict:
-        """GET /v2/deployments item (§5.4)."""
+        """GET /v2/deployments item."""
         return {
             "id": self.id,
             "version": self.version,
@@ -104,7 +166,7 @@ class Deployment:
 
 
 def locked_error_body(conflicts: list[Deployment]) -> dict:
-    """409 AppLocked body, same text and shape in every Marathon version (§2); the message really
+    """409 AppLocked body, same text and shape in every Marathon version; the message really
     contains the literal placeholder <DEPLOYMENT_ID> (AppLockedException)."""
     return {
         "message": "App is locked by one or more deployments. Override with the option '?force=true'. "

@@ -1,4 +1,4 @@
-"""Marathon's event bus and the ``GET /v2/events`` SSE stream (reference §10).
+"""Marathon's event bus and the ``GET /v2/events`` SSE stream.
 
 Interface used by the server:
 
@@ -21,7 +21,7 @@ Interface used by the server:
   response type; ``not_acceptable_response(path)`` the 405 Jetty page sent without
   ``Accept: text/event-stream`` (``R/v2/events.raml``).
 
-Payload helpers return dicts with the 1.10 shapes of §10; ``plan`` arguments are the server's
+Payload helpers return dicts with the shapes of Marathon 1.10; ``plan`` arguments are the server's
 deployment dicts with ``id``, ``version`` and ``steps`` (a list of steps, each a list of actions or
 ``{"actions": [...]}``, each action ``{"action": ..., "app": ...}``); only those keys are written, as
 1.8+ always uses the "light" plan format.
@@ -30,7 +30,6 @@ deployment dicts with ``id``, ``version`` and ``steps`` (a list of steps, each a
 from __future__ import annotations
 
 import collections
-import datetime as _dt
 import ipaddress
 import json
 import queue
@@ -38,6 +37,8 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable
+
+from .timestamps import format_timestamp
 
 SSE_CONTENT_TYPE = "text/event-stream;charset=utf-8"
 SSE_HEARTBEAT = b"\r\n"
@@ -70,14 +71,6 @@ DEPLOYMENT_ACTIONS = {
 
 class SubscriptionClosed(Exception):
     """The subscription was closed, or dropped because its consumer was too slow."""
-
-
-def marathon_timestamp(epoch: float | None = None) -> str:
-    """``yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`` in UTC, exactly three fractional digits (§1)."""
-    if epoch is None:
-        epoch = time.time()
-    dt = _dt.datetime.fromtimestamp(epoch, tz=_dt.timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 @dataclass(frozen=True)
@@ -212,7 +205,7 @@ class EventBus:
         if data.setdefault("eventType", event_type) != event_type:
             raise ValueError(f"publish: payload eventType {data['eventType']!r} differs from {event_type!r}")
         wall = time.time()
-        data.setdefault("timestamp", marathon_timestamp(wall))
+        data.setdefault("timestamp", format_timestamp(wall))
         dropped: list[Subscription] = []
         with self._lock:
             self._seq += 1
@@ -237,12 +230,12 @@ class EventBus:
         return events
 
 
-# -- payload helpers (§10) -------------------------------------------------------------------------
+# -- payload helpers -------------------------------------------------------------------------------
 
 
 def _stamp(event_type: str, body: dict, timestamp: str | None = None) -> dict:
     body["eventType"] = event_type
-    body["timestamp"] = timestamp or marathon_timestamp()
+    body["timestamp"] = timestamp or format_timestamp()
     return body
 
 
@@ -387,7 +380,7 @@ def instance_health_changed(*, instance_id: str, run_spec_id: str, run_spec_vers
 
 
 def failed_health_check(*, app_id: str, task_id: str, health_check: dict) -> dict:
-    """``taskId`` carries the instance id in 1.4+ (§10)."""
+    """``taskId`` carries the instance id in 1.4+."""
     return _stamp("failed_health_check_event", {"appId": app_id, "healthCheck": health_check, "taskId": task_id})
 
 

@@ -75,7 +75,7 @@ _FIELDS = {
 
 
 def jetty_error_page(status: int, reason: str, path: str) -> bytes:
-    """Jetty 9's default error page, which is what Marathon's servlet filters produce (§1)."""
+    """Jetty 9's default error page, which is what Marathon's servlet filters produce."""
     esc = _html_escape
     return (
         "<html>\n<head>\n"
@@ -102,7 +102,7 @@ def _nginx_page(status: int, reason: str) -> bytes:
     ).encode()
 
 
-# Marathon maps a TimeoutException to 503 {"message": e.getMessage} (§2); Await's text is this.
+# Marathon maps a TimeoutException to 503 {"message": e.getMessage}; Await's text is this.
 _DEFAULT_MESSAGES = {
     503: "Futures timed out after [10 seconds]",
     500: "Internal server error",

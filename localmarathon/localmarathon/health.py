@@ -1,4 +1,4 @@
-"""Health checks of one task, run for real (reference §7, RAML healthCheck.raml).
+"""Health checks of one task, run for real (RAML healthCheck.raml).
 
 ``HealthMonitor(check, task_info, time_scale=1.0, on_result=None, on_kill_needed=None)``:
 ``start()``, ``stop()``, ``force_unhealthy(bool)``, ``result()`` (the latest result dict or None).
@@ -34,7 +34,6 @@ exit 0 is healthy; it is killed (process group) at the timeout.
 
 from __future__ import annotations
 
-import datetime as _dt
 import http
 import http.client
 import logging
@@ -48,6 +47,8 @@ import threading
 import time
 from typing import Callable
 
+from .timestamps import format_timestamp
+
 log = logging.getLogger("localmarathon.health")
 
 MARATHON_PROTOCOLS = {"HTTP", "HTTPS", "TCP"}
@@ -56,11 +57,6 @@ FORCED_FAILURE_CAUSE = "localmarathon fault injection: health check forced to fa
 # Floors keep a 0 or heavily scaled setting from turning into a busy loop or a non-blocking socket.
 MIN_INTERVAL = 0.05
 MIN_TIMEOUT = 0.05
-
-
-def marathon_timestamp(epoch: float) -> str:
-    d = _dt.datetime.fromtimestamp(epoch, tz=_dt.timezone.utc)
-    return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
 
 
 class _Health:
@@ -92,11 +88,11 @@ class _Health:
     def to_dict(self) -> dict:
         out = {"alive": self.alive, "consecutiveFailures": self.consecutive_failures}
         if self.first_success is not None:
-            out["firstSuccess"] = marathon_timestamp(self.first_success)
+            out["firstSuccess"] = format_timestamp(self.first_success)
         if self.last_success is not None:
-            out["lastSuccess"] = marathon_timestamp(self.last_success)
+            out["lastSuccess"] = format_timestamp(self.last_success)
         if self.last_failure is not None:
-            out["lastFailure"] = marathon_timestamp(self.last_failure)
+            out["lastFailure"] = format_timestamp(self.last_failure)
         if self.last_failure_cause is not None:
             out["lastFailureCause"] = self.last_failure_cause
         out["instanceId"] = self.instance_id
@@ -195,7 +191,7 @@ class HealthMonitor:
             if ok:
                 h.success(now)
             elif in_grace:
-                # §7: ignored; Marathon still stores the (empty) record, Mesos reports nothing.
+                # ignored; Marathon still stores the (empty) record, Mesos reports nothing.
                 publish = not self.mesos
             elif self.mesos:
                 h.failure(now, cause or "unhealthy")

@@ -142,3 +142,52 @@ def reserve_free_port(port_range: tuple[int, int] = (31000, 32000)) -> ReservedP
     out = ReservedPort(port)
     out._reservations = reservations
     return out
+
+
+class NoMatchingOffer(RuntimeError):
+    """No agent offers what an instance needs; it waits in the launch queue, as with Mesos."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason  # Marathon's NoOfferMatchReason, e.g. InsufficientPorts
+
+
+class HostPortAllocator:
+    """The host ports of one server's tasks. Mesos offers a port only while no task holds it; the
+    agents here share one host's ports. Not thread-safe: the cluster lock guards it."""
+
+    def __init__(self, port_range: tuple[int, int] = (31000, 32000)):
+        self.port_range = port_range
+        self.in_use: set[int] = set()
+        # Held across processes, so that other localmarathon servers on this machine skip them.
+        self.reservations = PortReservations()
+
+    def allocate(self, wanted: list[int]) -> list[int]:
+        """One port per request: 0 = any free one, else that exact port (NoMatchingOffer if held).
+        Fixed ports are checked first, so an unmatched offer leaves no random port reserved."""
+        fixed = [want for want in wanted if want]
+        for i, want in enumerate(fixed):
+            if want in self.in_use or want in fixed[:i]:
+                raise NoMatchingOffer("InsufficientPorts", f"host port {want} is held by another task")
+        out = []
+        for want in wanted:
+            if want:
+                out.append(want)
+                continue
+            # Reserved machine-wide before it is checked free: another server's task may own it.
+            port = pick_free_port(self.reservations, self.port_range, skip=self.in_use | set(out))
+            if port is None:
+                raise RuntimeError(f"no free host port in {self.port_range[0]}-{self.port_range[1]}")
+            out.append(port)
+        self.in_use.update(out)
+        return out
+
+    def restore(self, port: int) -> bool:
+        """Take back a port a resident instance kept over a restart; False if another server holds it."""
+        self.in_use.add(port)
+        return self.reservations.try_reserve(port)
+
+    def release(self, ports) -> None:
+        self.in_use.difference_update(ports)
+        for port in ports:
+            self.reservations.release(port)

@@ -1,4 +1,4 @@
-"""HTTP front end of localmarathon: Marathon's REST API (§1–§3, §5, §6, §10, §11), the DC/OS layout
+"""HTTP front end of localmarathon: Marathon's REST API, the DC/OS layout
 under /service/marathon, the DC/OS login, the admin API and the request log.
 
 stdlib only: a ThreadingHTTPServer (one thread per connection, HTTP/1.1 keep-alive), optionally
@@ -24,8 +24,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from . import MARATHON_VERSION, __version__
 from . import events as ev
 from .faults import FaultInjector
-from .scheduler import Cluster, _service_ports, is_active, parse_task_app
-from .util import ApiError, not_found_app, parse_bool, parse_ts
+from .appdef.schema import parse_json_body
+from .apps import AppService
+from .deployments import Deployment
+from .cluster import Cluster
+from .errors import ApiError
+from .util import parse_bool
 
 log = logging.getLogger("localmarathon")
 
@@ -34,7 +38,7 @@ DCOS_PREFIX = "/service/marathon"
 LOGIN_PATH = "/acs/api/v1/auth/login"
 MAX_BODY = 16 * 1024 * 1024
 JSON_TYPE = "application/json"
-# Headers Marathon's filters add to every answer of the leader (§1).
+# Headers Marathon's filters add to every answer of the leader.
 COMMON_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-XSS-Protection": "1; mode=block",
@@ -43,11 +47,6 @@ COMMON_HEADERS = {
     "Expires": "0",
 }
 EMBED_PREFIXES = ("group.apps.", "apps.", "app.")
-
-
-def _appmodel():
-    from . import appmodel
-    return appmodel
 
 
 class Response:
@@ -81,7 +80,7 @@ def json_error(status: int, message: str, details=None) -> Response:
 
 
 def deployment_result(dep, status: int = 200) -> Response:
-    # §5.3 + the Marathon-Deployment-Id header (§1)
+    # the deploymentResult body and the Marathon-Deployment-Id header
     return Response(status, {"deploymentId": dep.id, "version": dep.version},
                     {"Marathon-Deployment-Id": dep.id})
 
@@ -112,6 +111,7 @@ class LocalMarathon:
             self.auth = Authenticator(auth_config, key_file=self.data_dir / "auth-signing-key.pem")
         self.cluster = Cluster(self.data_dir, agents=agents, time_scale=self.time_scale, mesos_role=mesos_role,
                                bus=self.bus, faults=self.faults)
+        self.apps = AppService(self.cluster, mesos_role=mesos_role)
         self.base_url = ""
         self.started_at = time.time()
         self._log_lock = threading.Lock()
@@ -119,18 +119,16 @@ class LocalMarathon:
         self.stats = {"requests": 0, "writes": 0}
         self.stopping = threading.Event()
         self.faults.register_callback("kill_task", self._fault_kill_task)
-        self.faults.register_callback("leader_change", self._fault_leader_change)
+        # A new leader reads the same state (ZooKeeper's, here state.json): the election gap the
+        # fault opens is all a leader change does.
+        self.faults.register_callback("leader_change", lambda fault: None)
         self.faults.register_callback("expire_tokens", self._fault_expire_tokens)
         self.faults.on_change(self._fault_changed)
 
     # ------------------------------------------------------------------ faults
 
     def _fault_kill_task(self, fault):
-        self.cluster.kill_task_fault(fault.spec["task_id"], bool(fault.spec.get("wipe", False)))
-
-    def _fault_leader_change(self, fault):
-        with self.cluster.lock:
-            self.cluster.leader_epoch += 1
+        self.cluster.tracker.kill_task_fault(fault.spec["task_id"], bool(fault.spec.get("wipe", False)))
 
     def _fault_expire_tokens(self, fault):
         if self.auth is not None:
@@ -139,10 +137,9 @@ class LocalMarathon:
     def _fault_changed(self, action, fault):
         if fault.kind == "unhealthy":
             still = self.faults.app_unhealthy(fault.app_id)
-            self.cluster.set_unhealthy(fault.app_id, still)
+            self.cluster.tracker.set_unhealthy(fault.app_id, still)
         if fault.kind == "stall_deployment":
-            with self.cluster.lock:
-                self.cluster.cond.notify_all()
+            self.cluster.wake()
 
     # ------------------------------------------------------------------ request log
 
@@ -212,16 +209,13 @@ class LocalMarathon:
             raise
         except Drop:
             raise
-        except Exception as exc:  # MarathonApiError (appmodel) and ApiError share .status/.body
-            if hasattr(exc, "status") and hasattr(exc, "body"):
-                resp = Response(exc.status, exc.body, getattr(exc, "headers", None))
-                if exc.status == 422 and method in ("POST", "PUT", "PATCH") and path.startswith("/v2/apps"):
-                    # §5.5: a rejected root-group update is announced on the event bus
-                    self.cluster.publish(ev.group_change_failed("/", self.cluster.clock.next(),
-                                                                str(exc.body.get("message", ""))))
-            else:
-                log.error("internal error on %s %s:\n%s", method, path, traceback.format_exc())
-                resp = json_error(500, f"{type(exc).__name__}: {exc}")
+        except ApiError as exc:
+            resp = Response(exc.status, exc.body, exc.headers)
+            if exc.status == 422 and method in ("POST", "PUT", "PATCH") and path.startswith("/v2/apps"):
+                self.apps.report_rejected_change(str(exc.body.get("message", "")))
+        except Exception as exc:
+            log.error("internal error on %s %s:\n%s", method, path, traceback.format_exc())
+            resp = json_error(500, f"{type(exc).__name__}: {exc}")
         for k, v in self.marathon_headers().items():
             resp.headers.setdefault(k, v)
         return resp, label, False
@@ -249,9 +243,7 @@ class LocalMarathon:
                 return Response(201, fault.to_dict())
             return Response(405, {"message": "use GET, POST or DELETE"})
         if sub == "/state" and method == "GET":
-            with self.cluster.lock:
-                return Response(200, {"instances": list(self.cluster.instances.values()),
-                                      "agents": self.cluster.agent_ids})
+            return Response(200, self.cluster.admin_state())
         return Response(404, {"message": f"unknown admin path {ADMIN}{sub}"})
 
     # ------------------------------------------------------------------ Marathon routes
@@ -278,31 +270,24 @@ class LocalMarathon:
         if path == "/v2/deployments":
             if method != "GET":
                 return _not_allowed()
-            with self.cluster.lock:
-                return Response(200, [d.to_json() for d in self.cluster.deployments.values()])
+            return Response(200, self.apps.deployments())
         if path.startswith("/v2/deployments/"):
             dep_id = path[len("/v2/deployments/"):]
             if method != "DELETE":
                 return _not_allowed()
             if parse_bool(_one(params, "force")):
-                self.cluster.cancel_deployment(dep_id)
+                self.apps.cancel_deployment(dep_id)
                 return Response(202, None)
-            return deployment_result(self.cluster.rollback_deployment(dep_id))
+            return deployment_result(self.apps.rollback_deployment(dep_id))
         if path == "/v2/queue":
             if method != "GET":
                 return _not_allowed()
-            with self.cluster.lock:
-                return Response(200, {"queue": self.cluster.queue_json()})
+            return Response(200, {"queue": self.apps.queue()})
         m = re.fullmatch(r"/v2/queue/(.+)/delay", path)
         if m:
             if method != "DELETE":
                 return _not_allowed()
-            app_id = _raw_id(m.group(1))
-            with self.cluster.lock:
-                waiting = [q for q in self.cluster.queue_json() if q["app"]["id"] == app_id]
-            if not waiting:
-                return json_error(404, f"Application {app_id} not found in tasks queue.")
-            self.cluster.reset_delay(app_id)
+            self.apps.reset_delay(_raw_id(m.group(1)))
             return Response(204, None)
         if path == "/v2/groups" or path.startswith("/v2/groups/"):
             if method != "GET":
@@ -314,7 +299,7 @@ class LocalMarathon:
             if method == "GET":
                 return Response(200, {"leader": self.leader})
             if method == "DELETE":
-                # Abdication: a short election gap follows, as with a real leader change (§11).
+                # Abdication: a short election gap follows, as with a real leader change.
                 threading.Timer(0.5 / self.time_scale, self._abdicate).start()
                 return Response(200, {"message": "Leadership abdicated", "details": []})
             return _not_allowed()
@@ -322,7 +307,7 @@ class LocalMarathon:
             if method != "GET":
                 return _not_allowed()
             return self.events(handler, params)
-        # §1: Jersey's NotFoundException is mapped to a 500 in 1.6+.
+        # Jersey's NotFoundException is mapped to a 500 in 1.6+.
         return json_error(500, "URI not found")
 
     def _abdicate(self):
@@ -334,7 +319,7 @@ class LocalMarathon:
     # ------------------------------------------------------------------ simple resources
 
     def ping(self, handler) -> Response:
-        # §11: content negotiation — text/plain "pong" for */* and text/*, JSON "pong" for JSON.
+        # content negotiation — text/plain "pong" for */* and text/*, JSON "pong" for JSON.
         accept = (handler.headers.get("Accept") or "*/*").lower()
         kinds = [a.split(";")[0].strip() for a in accept.split(",")]
         if any(k in ("*/*", "text/*", "text/plain", "") for k in kinds):
@@ -344,11 +329,10 @@ class LocalMarathon:
         return Response(204, None)
 
     def info(self) -> Response:
-        c = self.cluster
         port = int(self.base_url.rsplit(":", 1)[-1]) if self.base_url else 0
         return Response(200, {
             "name": "marathon", "version": MARATHON_VERSION, "buildref": f"localmarathon-{__version__}",
-            "elected": True, "leader": self.leader, "frameworkId": c.framework_id,
+            "elected": True, "leader": self.leader, "frameworkId": self.apps.framework_id,
             "marathon_config": {
                 "checkpoint": True, "executor": "//cmd", "failover_timeout": 604800,
                 "features": [], "framework_name": "marathon", "ha": True, "hostname": "127.0.0.1",
@@ -368,73 +352,23 @@ class LocalMarathon:
 
     def groups(self, group_id: str, params: dict) -> Response:
         """GET /v2/groups[/{id}]: the group tree implied by the app ids (R/v2/groups.raml)."""
-        embed = _embeds(params)
-        c = self.cluster
-        with c.lock:
-            ids = sorted(c.apps)
-            if group_id != "/" and not any(a.startswith(group_id + "/") for a in ids):
-                raise ApiError(404, {"message": f"Group '{group_id}' does not exist", "details": []})
-            version = max((c.apps[a]["version"] for a in ids), default=None)
-
-            def build(gid: str) -> dict:
-                prefix = "/" if gid == "/" else gid + "/"
-                below = [a[len(prefix):] for a in ids if a.startswith(prefix)]
-                subgroups = sorted({prefix + rest.split("/")[0] for rest in below if "/" in rest})
-                out = {"id": gid, "apps": [c.app_info(prefix + rest, embed) for rest in below if "/" not in rest],
-                       "pods": [], "groups": [build(g) for g in subgroups], "dependencies": []}
-                if version:
-                    out["version"] = version
-                out["enforceRole"] = False
-                return out
-
-            return Response(200, build(group_id))
+        return Response(200, self.apps.group(group_id, _embeds(params)))
 
     # ------------------------------------------------------------------ apps
 
     def list_apps(self, params: dict) -> Response:
-        embed = _embeds(params)
-        id_filter = (_one(params, "id") or "").lower()
-        cmd_filter = (_one(params, "cmd") or "").lower()
         selector = _one(params, "label")
-        match_labels = _label_selector(selector) if selector else None
-        with self.cluster.lock:
-            apps = []
-            for app_id in sorted(self.cluster.apps):
-                app = self.cluster.apps[app_id]["app"]
-                if id_filter and id_filter not in app_id.lower():
-                    continue
-                if cmd_filter and cmd_filter not in (app.get("cmd") or "").lower():
-                    continue
-                if match_labels and not match_labels(app.get("labels") or {}):
-                    continue
-                apps.append(self.cluster.app_info(app_id, embed))
+        apps = self.apps.list_apps(_embeds(params), id_filter=(_one(params, "id") or "").lower(),
+                                   cmd_filter=(_one(params, "cmd") or "").lower(),
+                                   match_labels=_label_selector(selector) if selector else None)
         return Response(200, {"apps": apps})
 
-    def _read_json(self, body: bytes):
-        return _appmodel().parse_json_body(body)
-
     def create_app(self, handler, params: dict, body: bytes) -> Response:
-        am = _appmodel()
-        raw = self._read_json(body)
-        force = parse_bool(_one(params, "force"))
-        app = am.normalize_app(raw, path_id=None, existing=None, partial=False, mesos_role=self.mesos_role)
-        app_id = app["id"]
-        c = self.cluster
-        with c.lock:
-            if app_id in c.apps:
-                raise ApiError(409, {"message": f"An app with id [{app_id}] already exists."})
-            c._check_group_clash(app_id)
-            app = am.assign_service_ports(app, c._used_service_ports(), None)
-            dep = c.deploy({app_id: app}, force=force)
-            c.publish(ev.api_post(client_ip=handler.client_address[0], uri="/v2/apps", app_definition=app))
-            rec = c.apps[app_id]
-            # §3.1.3: canonical app + zero counts + the deployment; no versionInfo, no tasks.
-            out = am.app_for_output(rec["app"], rec["version"], None)
-            out.update({"tasksStaged": 0, "tasksRunning": 0, "tasksHealthy": 0, "tasksUnhealthy": 0,
-                        "deployments": [{"id": dep.id}]})
+        out, dep = self.apps.create(parse_json_body(body), force=parse_bool(_one(params, "force")),
+                                    client_ip=handler.client_address[0])
         host = handler.headers.get("Host") or self.leader
         scheme = "https" if self.tls else "http"
-        return Response(201, out, {"Location": f"{scheme}://{host}{app_id}", "Marathon-Deployment-Id": dep.id})
+        return Response(201, out, {"Location": f"{scheme}://{host}{out['id']}", "Marathon-Deployment-Id": dep.id})
 
     def app_routes(self, handler, method: str, rest: str, params: dict, body: bytes) -> Response:
         m = re.fullmatch(r"(.*)/tasks/([^/]+)", rest)
@@ -446,174 +380,51 @@ class LocalMarathon:
         if m:
             app_id = _raw_id(m.group(1))
             if app_id.endswith("/*"):
-                return self.group_tasks(app_id[:-2], method)
+                if method != "GET":
+                    return _not_allowed()
+                return Response(200, {"tasks": self.apps.group_tasks(app_id[:-2])})
             if method == "GET":
-                return self.app_tasks(app_id)
+                return Response(200, {"tasks": self.apps.app_tasks(app_id)})
             if method == "DELETE":
                 return self.kill_app_tasks(app_id, params)
             return _not_allowed()
         m = re.fullmatch(r"(.*)/versions/([^/]+)", rest)
         if m:
-            return self.app_version(_raw_id(m.group(1)), m.group(2)) if method == "GET" else _not_allowed()
+            if method != "GET":
+                return _not_allowed()
+            return Response(200, self.apps.version(_raw_id(m.group(1)), m.group(2)))
         m = re.fullmatch(r"(.*)/versions", rest)
         if m:
-            return self.app_versions(_raw_id(m.group(1))) if method == "GET" else _not_allowed()
+            if method != "GET":
+                return _not_allowed()
+            return Response(200, {"versions": self.apps.versions(_raw_id(m.group(1)))})
         m = re.fullmatch(r"(.*)/restart", rest)
         if m and method == "POST":
-            return self.restart_app(_raw_id(m.group(1)), params)
+            return deployment_result(self.apps.restart(_raw_id(m.group(1)), force=parse_bool(_one(params, "force"))))
         if rest.endswith("/*") and method == "GET":
-            return self.group_apps(_raw_id(rest[:-2]), params)
+            return Response(200, {"*": self.apps.group_apps(_raw_id(rest[:-2]), _embeds(params))})
         # Lookups do not validate the id (an invalid one simply does not exist); writes do.
         if method == "GET":
-            return self.show_app(_raw_id(rest), params)
+            return Response(200, {"app": self.apps.app(_raw_id(rest), _embeds(params))})
         if method in ("PUT", "PATCH"):
             return self.update_app(handler, rest, params, body, patch=method == "PATCH")
         if method == "DELETE":
-            # §3.1.7: DELETE .../restart deletes the app whose id ends in "restart".
-            return self.delete_app(_raw_id(rest), params)
+            # DELETE .../restart deletes the app whose id ends in "restart"; force defaults to true.
+            return deployment_result(self.apps.delete(_raw_id(rest),
+                                                      force=parse_bool(_one(params, "force"), default=True)))
         return _not_allowed()
 
-    def show_app(self, app_id: str, params: dict) -> Response:
-        embed = _embeds(params)
-        with self.cluster.lock:
-            if app_id not in self.cluster.apps:
-                raise not_found_app(app_id)
-            # §3.1.2: always counts, tasks, lastTaskFailure and deployments
-            return Response(200, {"app": self.cluster.app_info(app_id, embed, tasks_default=True)})
-
-    def group_apps(self, group_id: str, params: dict) -> Response:
-        embed = _embeds(params)
-        prefix = "/" if group_id == "/" else group_id + "/"
-        with self.cluster.lock:
-            ids = [a for a in sorted(self.cluster.apps) if a.startswith(prefix)]
-            if not ids and group_id != "/":
-                raise ApiError(404, {"message": f"Group '{group_id}' does not exist", "details": []})
-            return Response(200, {"*": [self.cluster.app_info(a, embed, tasks_default=True) for a in ids]})
-
     def update_app(self, handler, raw_id: str, params: dict, body: bytes, *, patch: bool) -> Response:
-        am = _appmodel()
-        app_id = am.canonical_id(raw_id)
-        raw = self._read_json(body)
-        force = parse_bool(_one(params, "force"))
-        partial = True if patch else parse_bool(_one(params, "partialUpdate"), default=True)
-        c = self.cluster
-        with c.lock:
-            rec = c.apps.get(app_id)
-            if patch and rec is None:
-                raise not_found_app(app_id, details=False)
-            if partial and rec is not None and isinstance(raw, dict):
-                version = am.validate_version_body(raw)
-                if version is not None:
-                    return self._rollback(app_id, rec, version, force)
-            new = am.normalize_app(raw, path_id=app_id, existing=rec["app"] if rec else None,
-                                   partial=partial and rec is not None, mesos_role=self.mesos_role)
-            if rec is None:
-                c._check_group_clash(app_id)
-            else:
-                am.validate_resident_update(rec["app"], new, force=force)
-            new = am.assign_service_ports(new, c._used_service_ports(exclude=app_id), rec["app"] if rec else None)
-            dep = c.deploy({app_id: new}, force=force)
-            c.publish(ev.api_post(client_ip=handler.client_address[0], uri=f"/v2/apps{app_id}", app_definition=new))
-        return deployment_result(dep, 200 if rec is not None else 201)
-
-    def _rollback(self, app_id: str, rec: dict, version: str, force: bool) -> Response:
-        c = self.cluster
-        target = None
-        for v in c.versions.get(app_id, []):
-            if v["version"] == version:
-                target = v["app"]
-        if target is None:
-            _check_ts(version)
-            raise not_found_app(app_id, details=False)
-        _appmodel().validate_resident_update(rec["app"], target, force=force)
-        # §5.2: the old definition is installed under a new version.
-        return deployment_result(c.deploy({app_id: dict(target)}, force=force))
+        dep, created = self.apps.update(raw_id, parse_json_body(body), force=parse_bool(_one(params, "force")),
+                                        partial=_partial(params, patch), patch=patch,
+                                        client_ip=handler.client_address[0])
+        return deployment_result(dep, 201 if created else 200)
 
     def update_many(self, handler, params: dict, body: bytes, *, patch: bool) -> Response:
-        am = _appmodel()
-        raw = self._read_json(body)
-        if not isinstance(raw, list):
-            raise ApiError(422, {"message": "Invalid JSON", "details": [
-                {"path": "", "errors": ["error.expected.jsarray"]}]})
-        force = parse_bool(_one(params, "force"))
-        partial = True if patch else parse_bool(_one(params, "partialUpdate"), default=True)
-        c = self.cluster
-        with c.lock:
-            changes = {}
-            for item in raw:
-                if not isinstance(item, dict) or not item.get("id"):
-                    raise ApiError(422, {"message": "requirement failed: App Update must have app id set"})
-                app_id = am.canonical_id(item["id"])
-                rec = c.apps.get(app_id)
-                if patch and rec is None:
-                    raise not_found_app(app_id, details=False)
-                new = am.normalize_app(item, path_id=app_id, existing=rec["app"] if rec else None,
-                                       partial=partial and rec is not None, mesos_role=self.mesos_role)
-                if rec is not None:
-                    am.validate_resident_update(rec["app"], new, force=force)
-                used = c._used_service_ports(exclude=app_id) | {
-                    p for a in changes.values() for p in _ports_of(a)}
-                changes[app_id] = am.assign_service_ports(new, used, rec["app"] if rec else None)
-            dep = c.deploy(changes, force=force)
-        return deployment_result(dep)
-
-    def delete_app(self, app_id: str, params: dict) -> Response:
-        # §3.1.7: force defaults to true for DELETE.
-        force = parse_bool(_one(params, "force"), default=True)
-        c = self.cluster
-        with c.lock:
-            if app_id not in c.apps:
-                raise not_found_app(app_id, details=False)
-            dep = c.deploy({app_id: None}, force=force)
-        return deployment_result(dep)
-
-    def restart_app(self, app_id: str, params: dict) -> Response:
-        force = parse_bool(_one(params, "force"))
-        c = self.cluster
-        with c.lock:
-            rec = c.apps.get(app_id)
-            if rec is None:
-                raise not_found_app(app_id, details=False)
-            dep = c.deploy({app_id: rec["app"]}, force=force, restart_ids={app_id})
-        return deployment_result(dep)
-
-    def app_versions(self, app_id: str) -> Response:
-        with self.cluster.lock:
-            if app_id not in self.cluster.apps:
-                raise not_found_app(app_id)
-            # newest first: the DC/OS CLI treats index 0 as the newest (§3.1.8)
-            return Response(200, {"versions": [v["version"] for v in self.cluster.versions.get(app_id, [])]})
-
-    def app_version(self, app_id: str, version: str) -> Response:
-        am = _appmodel()
-        with self.cluster.lock:
-            if app_id not in self.cluster.apps:
-                raise not_found_app(app_id)
-            _check_ts(version)
-            for v in self.cluster.versions.get(app_id, []):
-                if v["version"] == version or _same_instant(v["version"], version):
-                    return Response(200, am.app_for_output(v["app"], v["version"], v["versionInfo"]))
-        raise ApiError(404, {"message": f"App '{app_id}' does not exist in version {version}", "details": []})
+        return deployment_result(self.apps.update_many(parse_json_body(body), force=parse_bool(_one(params, "force")),
+                                                       partial=_partial(params, patch), patch=patch))
 
     # ------------------------------------------------------------------ tasks
-
-    def app_tasks(self, app_id: str) -> Response:
-        c = self.cluster
-        with c.lock:
-            if app_id not in c.apps:
-                raise not_found_app(app_id)
-            return Response(200, {"tasks": [c.task_json(i) for i in c.visible_instances(app_id)]})
-
-    def group_tasks(self, group_id: str, method: str) -> Response:
-        if method != "GET":
-            return _not_allowed()
-        c = self.cluster
-        prefix = group_id.rstrip("/") + "/"
-        with c.lock:
-            ids = [a for a in sorted(c.apps) if a.startswith(prefix) or group_id == "/"]
-            if not ids:
-                raise ApiError(404, {"message": f"Group '{group_id}' does not exist", "details": []})
-            return Response(200, {"tasks": [c.task_json(i) for a in ids for i in c.visible_instances(a)]})
 
     def all_tasks(self, params: dict) -> Response:
         wanted = set()
@@ -623,102 +434,25 @@ class LocalMarathon:
                     wanted.add("TASK_RUNNING")
                 elif v.lower() == "staging":
                     wanted.add("TASK_STAGING")
-        c = self.cluster
-        out = []
-        with c.lock:
-            for app_id in sorted(c.apps):
-                sports = _service_ports(c.apps[app_id]["app"])
-                for inst in c.visible_instances(app_id):
-                    t = c.task_json(inst, sports)
-                    if wanted and t["state"] not in wanted:
-                        continue
-                    out.append(t)
-        return Response(200, {"tasks": out})
-
-    def _kill(self, app_id: str, insts: list, params: dict) -> Response:
-        scale = parse_bool(_one(params, "scale"))
-        wipe = parse_bool(_one(params, "wipe"))
-        force = parse_bool(_one(params, "force"))
-        if scale and wipe:
-            raise ApiError(400, {"message": "You cannot use scale and wipe at the same time."})
-        c = self.cluster
-        if scale:
-            with c.lock:
-                return deployment_result(self._kill_and_scale({app_id: insts}, force))
-        return Response(200, {"tasks": c.kill_instances(insts, wipe=wipe)})
-
-    def _kill_and_scale(self, by_app: dict, force: bool):
-        """scale=true: lower instances by the active instances killed and deploy a ScaleApplication
-        whose kill list is exactly those (§3.2)."""
-        c = self.cluster
-        changes, kill_lists = {}, {}
-        for app_id, insts in by_app.items():
-            rec = c.apps[app_id]
-            active = [i for i in insts if i["goal"] == "Running" and is_active(i.get("task"))
-                      and not i["task"].get("killRequested")]
-            new = dict(rec["app"])
-            new["instances"] = max(0, new.get("instances", 1) - len(active))
-            changes[app_id] = new
-            kill_lists[app_id] = [i["id"] for i in active]
-        return c.deploy(changes, force=force, kill_lists=kill_lists)
+        return Response(200, {"tasks": self.apps.all_tasks(wanted)})
 
     def kill_app_tasks(self, app_id: str, params: dict) -> Response:
-        c = self.cluster
-        host = _one(params, "host")
-        with c.lock:
-            if app_id not in c.apps:
-                raise not_found_app(app_id)
-            # wipe also reaches suspended resident instances: it is how their reservations are freed
-            wipe = parse_bool(_one(params, "wipe"))
-            insts = [i for i in c.app_instances(app_id) if is_active(i.get("task"))
-                     or (wipe and i.get("reservation") and i["goal"] != "Decommissioned")]
-            if host and host != "*":
-                insts = [i for i in insts if host == "127.0.0.1"] if host else insts
-            if parse_bool(_one(params, "scale")) and not parse_bool(_one(params, "wipe")) and not c.app_instances(app_id):
-                raise ApiError(404, {"message": f"Path '{app_id}' does not exist"})
-        return self._kill(app_id, insts, params)
+        result = self.apps.kill_app_tasks(app_id, host=_one(params, "host"), **_kill_options(params))
+        return _kill_result(result, {"tasks": result})
 
     def kill_one_task(self, app_id: str, task_id: str, params: dict) -> Response:
-        c = self.cluster
-        with c.lock:
-            if app_id not in c.apps:
-                raise not_found_app(app_id)
-            inst = c.find_instance_by_task(task_id)
-            if inst is None or inst["appId"] != app_id:
-                raise ApiError(404, {"message": f"Task '{task_id}' does not exist", "details": []})
-        resp = self._kill(app_id, [inst], params)
-        if resp.status == 200 and "Marathon-Deployment-Id" not in resp.headers:
-            tasks = json.loads(resp.body)["tasks"]
-            return Response(200, {"task": tasks[0]})
-        return resp
+        result = self.apps.kill_task(app_id, task_id, **_kill_options(params))
+        return _kill_result(result, {"task": result})
 
     def delete_tasks(self, params: dict, body: bytes) -> Response:
-        raw = self._read_json(body)
+        raw = parse_json_body(body)
         ids = raw.get("ids") if isinstance(raw, dict) else None
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise ApiError(422, {"message": "Invalid JSON", "details": [
                 {"path": "/ids", "errors": ["error.path.missing" if not isinstance(raw, dict) or "ids" not in raw
                                             else "error.expected.jsarray"]}]})
-        c = self.cluster
-        by_app: dict = {}
-        with c.lock:
-            for tid in ids:
-                if parse_task_app(tid) is None:
-                    raise ApiError(400, {"message": f"Invalid task id '{tid}'."})
-                inst = c.find_instance_by_task(tid)
-                if inst is None:
-                    continue  # well-formed but unknown ids are skipped (§3.2)
-                by_app.setdefault(inst["appId"], []).append(inst)
-        scale = parse_bool(_one(params, "scale"))
-        wipe = parse_bool(_one(params, "wipe"))
-        if scale and wipe:
-            raise ApiError(400, {"message": "You cannot use scale and wipe at the same time."})
-        if scale:
-            with c.lock:
-                by_app = {a: v for a, v in by_app.items() if a in c.apps}
-                return deployment_result(self._kill_and_scale(by_app, parse_bool(_one(params, "force"))))
-        insts = [i for v in by_app.values() for i in v]
-        return Response(200, {"tasks": c.kill_instances(insts, wipe=wipe)})
+        result = self.apps.kill_tasks_by_id(ids, **_kill_options(params))
+        return _kill_result(result, {"tasks": result})
 
     # ------------------------------------------------------------------ events (SSE)
 
@@ -748,23 +482,20 @@ def _raw_id(rest: str) -> str:
     return "/" + "/".join(p for p in rest.split("/") if p)
 
 
-def _ports_of(app: dict) -> list[int]:
-    return _service_ports(app)
+def _partial(params: dict, patch: bool) -> bool:
+    # PATCH always merges; PUT merges unless partialUpdate=false
+    return True if patch else parse_bool(_one(params, "partialUpdate"), default=True)
 
 
-def _check_ts(version: str) -> None:
-    try:
-        parse_ts(version)
-    except ValueError:
-        raise ApiError(422, {"message": f"Invalid timestamp provided '{version}'. "
-                                        "Expecting ISO-8601 datetime string."}) from None
+def _kill_options(params: dict) -> dict:
+    return {key: parse_bool(_one(params, key)) for key in ("scale", "wipe", "force")}
 
 
-def _same_instant(a: str, b: str) -> bool:
-    try:
-        return abs(parse_ts(a) - parse_ts(b)) < 0.0005
-    except ValueError:
-        return False
+def _kill_result(result, body: dict) -> Response:
+    """A kill with scale=true answers with its deployment, otherwise with the killed task(s)."""
+    if isinstance(result, Deployment):
+        return deployment_result(result)
+    return Response(200, body)
 
 
 def _embeds(params: dict) -> set[str]:
@@ -788,7 +519,7 @@ _SELECTOR_TERM = re.compile(
 
 
 def _label_selector(text: str):
-    """Marathon's label selector (§3.1.1): k, k==v, k!=v, k in (a,b), k notin (a,b); comma = AND."""
+    """Marathon's label selector: k, k==v, k!=v, k in (a,b), k notin (a,b); comma = AND."""
     terms, depth, cur = [], 0, ""
     for ch in text:
         if ch == "(":

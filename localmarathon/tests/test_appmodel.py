@@ -7,14 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from localmarathon.appmodel import (
-    MarathonApiError,
-    app_for_output,
-    assign_service_ports,
-    canonical_id,
-    normalize_app,
-    parse_json_body,
-)
+from localmarathon.appdef.ids import canonical_id
+from localmarathon.appdef.normalize import app_for_output, normalize_app
+from localmarathon.appdef.ports import assign_service_ports
+from localmarathon.appdef.schema import parse_json_body
+from localmarathon.errors import ApiError
 from support.reference import reference_dir
 
 
@@ -35,7 +32,7 @@ OPTS = {"mesos_role": "slave_public", "enabled_features": {"external_volumes"}}
 
 
 def err(fn, *args, **kwargs):
-    with pytest.raises(MarathonApiError) as info:
+    with pytest.raises(ApiError) as info:
         fn(*args, **kwargs)
     return info.value.status, info.value.body
 

@@ -5,29 +5,18 @@ import json
 
 import pytest
 
-from localmarathon.appmodel import (
-    LOCAL_PORT_MAX,
-    LOCAL_PORT_MIN,
-    MarathonApiError,
-    app_for_output,
-    assign_service_ports,
-    compute_plan_steps,
-    host_ports,
-    is_config_change,
-    is_resident,
-    marathon_timestamp,
-    next_version_info,
-    normalize_app,
-    parse_json_body,
-    parse_timestamp,
-    persistent_volumes,
-    validate_resident_update,
-    validate_version_body,
-)
+from localmarathon.appdef.normalize import app_for_output, normalize_app
+from localmarathon.appdef.ports import LOCAL_PORT_MAX, LOCAL_PORT_MIN, assign_service_ports, host_ports
+from localmarathon.appdef.resident import is_resident, persistent_volumes, validate_resident_update
+from localmarathon.appdef.schema import parse_json_body
+from localmarathon.appdef.validation import validate_version_body
+from localmarathon.deployments import compute_plan_steps, is_config_change, next_version_info
+from localmarathon.errors import ApiError
+from localmarathon.timestamps import format_timestamp, parse_api_timestamp
 
 
 def err(fn, *args, **kwargs):
-    with pytest.raises(MarathonApiError) as info:
+    with pytest.raises(ApiError) as info:
         fn(*args, **kwargs)
     return info.value.status, info.value.body
 
@@ -91,7 +80,7 @@ def test_well_formed_body(raw, expected):
     (1423646481.245, "2015-02-11T09:21:21.245Z"),
 ])
 def test_marathon_timestamp(epoch, text):
-    assert marathon_timestamp(epoch) == text
+    assert format_timestamp(epoch) == text
 
 
 @pytest.mark.parametrize("text, canonical", [
@@ -101,12 +90,12 @@ def test_marathon_timestamp(epoch, text):
     ("2020-06-01T07:30:00.123456-0430", "2020-06-01T12:00:00.123Z"),
 ])
 def test_parse_timestamp_round_trip(text, canonical):
-    assert marathon_timestamp(parse_timestamp(text)) == canonical
+    assert format_timestamp(parse_api_timestamp(text)) == canonical
 
 
 @pytest.mark.parametrize("text", ["yesterday", "2020-06-01", "2020-13-01T00:00:00Z", "2020-06-01T12:00:00", 5])
 def test_parse_timestamp_refuses(text):
-    assert err(parse_timestamp, text) == (422, {
+    assert err(parse_api_timestamp, text) == (422, {
         "message": f"Invalid timestamp provided '{text}'. Expecting ISO-8601 datetime string."})
 
 
@@ -459,7 +448,7 @@ INFO0 = {"lastScalingAt": T0, "lastConfigChangeAt": T0}
     (APP, copy.deepcopy(APP), False, (T0, INFO0)),
 ])
 def test_next_version_info(old, new, restart, expected):
-    assert next_version_info(old, new, parse_timestamp(T1), restart=restart,
+    assert next_version_info(old, new, parse_api_timestamp(T1), restart=restart,
                              old_version=T0, old_version_info=INFO0) == expected
 
 

@@ -5,15 +5,11 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from localmarathon.appmodel import (
-    MarathonApiError,
-    app_for_output,
-    assign_service_ports,
-    compute_plan_steps,
-    is_config_change,
-    normalize_app,
-    validate_resident_update,
-)
+from localmarathon.appdef.normalize import app_for_output, normalize_app
+from localmarathon.appdef.ports import assign_service_ports
+from localmarathon.appdef.resident import validate_resident_update
+from localmarathon.deployments import compute_plan_steps, is_config_change
+from localmarathon.errors import ApiError
 
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # generating nested JSON is the slow part; fewer examples keep the suite quick
@@ -72,7 +68,7 @@ def test_arbitrary_bodies_never_crash(body):
     body.setdefault("id", "/fuzz")
     try:
         app = normalize_app(body, mesos_role="slave_public")
-    except MarathonApiError as exc:
+    except ApiError as exc:
         assert_marathon_error(exc)
         return
     check_canonical(app, mesos_role="slave_public")
@@ -108,7 +104,7 @@ def test_plausible_apps_are_canonical_or_refused(cmd, instances, port_defs, chec
             body[key] = value
     try:
         app = normalize_app(body, mesos_role="slave_public")
-    except MarathonApiError as exc:
+    except ApiError as exc:
         assert_marathon_error(exc)
         return
     check_canonical(app, mesos_role="slave_public")
@@ -175,7 +171,7 @@ def test_mutated_rich_app_never_crashes(mutations):
                 validate_resident_update(existing, app)
             else:
                 app = normalize_app(body, mesos_role="slave_public")
-        except MarathonApiError as exc:
+        except ApiError as exc:
             assert_marathon_error(exc)
             continue
         check_canonical(app, mesos_role="slave_public")

@@ -9,7 +9,7 @@ import threading
 import requests
 
 from conftest import Api, wait_for
-from localmarathon.util import parse_ts
+from localmarathon.timestamps import parse_timestamp
 
 
 def test_ping_content_negotiation(api):
@@ -119,7 +119,7 @@ def test_failing_task_backoff_and_last_failure(api):
     second = wait_for(lambda: (f := api.app("/crash")["lastTaskFailure"])["taskId"] != first and f, 30, "relaunch")
     # Judged by the server's own failure times, not by when this test happened to look: the second
     # launch waited out the 5 s backoff (timestamps have millisecond precision).
-    assert parse_ts(second["timestamp"]) - parse_ts(failure["timestamp"]) >= 5.0 - 0.001
+    assert parse_timestamp(second["timestamp"]) - parse_timestamp(failure["timestamp"]) >= 5.0 - 0.001
     assert second["taskId"].rsplit(".", 1)[0] == first.rsplit(".", 1)[0]  # same instance, next incarnation
     # DELETE /v2/queue/{id}/delay resets the backoff
     assert api.delete("/v2/queue/crash/delay").status_code in (204, 404)

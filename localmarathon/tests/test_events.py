@@ -14,6 +14,7 @@ import requests
 from localmarathon import events as ev
 from localmarathon.events import EventBus, SubscriptionClosed, sse_frame
 from localmarathon.testing import wait_for
+from localmarathon.timestamps import format_timestamp
 
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -38,9 +39,9 @@ LIGHT_PLAN = {
 
 
 def test_timestamp_format():
-    assert ev.marathon_timestamp(0) == "1970-01-01T00:00:00.000Z"
-    assert ev.marathon_timestamp(1700000000.1239) == "2023-11-14T22:13:20.123Z"
-    assert TS_RE.match(ev.marathon_timestamp())
+    assert format_timestamp(0) == "1970-01-01T00:00:00.000Z"
+    assert format_timestamp(1700000000.1239) == "2023-11-14T22:13:20.123Z"
+    assert TS_RE.match(format_timestamp())
 
 
 def test_sse_frame_exact_bytes():

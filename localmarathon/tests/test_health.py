@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from localmarathon.health import FORCED_FAILURE_CAUSE, HealthMonitor, marathon_timestamp
+from localmarathon.health import FORCED_FAILURE_CAUSE, HealthMonitor
+from localmarathon.timestamps import format_timestamp
 from localmarathon.testing import wait_for
 
 SCALE = 20.0  # 1 s of configuration = 50 ms
@@ -403,5 +404,5 @@ def test_bad_definitions_are_refused_with_the_field_named():
 
 
 def test_timestamp_format():
-    assert marathon_timestamp(0) == "1970-01-01T00:00:00.000Z"
-    assert marathon_timestamp(1700000000.1239) == "2023-11-14T22:13:20.123Z"
+    assert format_timestamp(0) == "1970-01-01T00:00:00.000Z"
+    assert format_timestamp(1700000000.1239) == "2023-11-14T22:13:20.123Z"

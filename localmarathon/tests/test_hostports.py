@@ -11,7 +11,7 @@ import textwrap
 
 from conftest import Api, wait_for
 from localmarathon import hostports
-from localmarathon.scheduler import Cluster
+from localmarathon.hostports import HostPortAllocator
 from localmarathon.testing import LocalMarathon
 
 RESIDENT = {"id": "/store", "instances": 1, "cpus": 0.1, "mem": 32, "cmd": "sleep 100",
@@ -20,22 +20,22 @@ RESIDENT = {"id": "/store", "instances": 1, "cpus": 0.1, "mem": 32, "cmd": "slee
                 {"containerPath": "data", "mode": "RW", "persistent": {"size": 10}}]}}
 
 
-def test_two_servers_never_allocate_the_same_random_port(tmp_path, monkeypatch):
-    first, second = Cluster(tmp_path / "a"), Cluster(tmp_path / "b")
+def test_two_servers_never_allocate_the_same_random_port(monkeypatch):
+    first, second = HostPortAllocator(), HostPortAllocator()
     try:
-        (port,) = first._allocate_ports([0])
+        (port,) = first.allocate([0])
         assert hostports.port_free(port)  # reserved, but no task listens on it yet (or any more)
         # The second server's random start lands on exactly that port.
         monkeypatch.setattr(random, "randint", lambda lo, hi: port)
-        (other,) = second._allocate_ports([0])
+        (other,) = second.allocate([0])
         assert other != port
         # Once the first server lets it go, it may be handed out again.
-        first._release_host_ports([port])
-        (third,) = Cluster(tmp_path / "c")._allocate_ports([0])
+        first.release([port])
+        (third,) = HostPortAllocator().allocate([0])
         assert third == port
     finally:
-        for cluster in (first, second):
-            cluster.port_reservations.release_all()
+        for allocator in (first, second):
+            allocator.reservations.release_all()
 
 
 def test_suspended_resident_keeps_its_port_reserved_across_a_server_restart(tmp_path):

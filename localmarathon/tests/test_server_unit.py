@@ -5,17 +5,19 @@ from __future__ import annotations
 import pytest
 
 from localmarathon.deployments import Deployment, locked_error_body, merge_steps
-from localmarathon.scheduler import _host_port_requests, parse_task_app
+from localmarathon.instances import _host_port_requests, parse_task_app
 from localmarathon.server import _embeds, _label_selector, normalize_path
-from localmarathon.util import ApiError, VersionClock, format_ts, parse_bool, parse_ts, safe_app_id
+from localmarathon.errors import ApiError
+from localmarathon.timestamps import format_timestamp, parse_timestamp, VersionClock
+from localmarathon.util import parse_bool, safe_app_id
 
 
 def test_format_and_parse_timestamps():
-    assert format_ts(0) == "1970-01-01T00:00:00.000Z"
-    assert format_ts(1.5) == "1970-01-01T00:00:01.500Z"
-    assert parse_ts("2020-06-01T12:00:00.000Z") == parse_ts("2020-06-01T14:00:00+02:00")
+    assert format_timestamp(0) == "1970-01-01T00:00:00.000Z"
+    assert format_timestamp(1.5) == "1970-01-01T00:00:01.500Z"
+    assert parse_timestamp("2020-06-01T12:00:00.000Z") == parse_timestamp("2020-06-01T14:00:00+02:00")
     with pytest.raises(ValueError):
-        parse_ts("2020-06-01T12:00:00")  # no offset
+        parse_timestamp("2020-06-01T12:00:00")  # no offset
 
 
 def test_version_clock_is_strictly_increasing():

@@ -79,7 +79,7 @@ bad stateful_postgres_network_name '{"stateful_postgres_network_name": "dcos"}'
 bad stateful_postgres_mem '{"stateful_postgres_mem": 0}'
 bad stateful_postgres_container_port '{"stateful_postgres_container_port": 70000}'
 # The app id rules: the role's first module call (marathon_app_info) checks them before any request.
-bad "app_id '/Not_Valid' segment 'Not_Valid' is not valid" '{"stateful_postgres_app_id": "/Not_Valid"}'
+bad "definition.id '/Not_Valid' segment 'Not_Valid' is not valid" '{"stateful_postgres_app_id": "/Not_Valid"}'
 # One check task reports every bad variable at once.
 bad "stateful_postgres_volume_name .*; stateful_postgres_container_port " \
     '{"stateful_postgres_volume_name": "a/b", "stateful_postgres_container_port": 0}'
