@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.dcos.marathon.plugins.module_utils._connection import (
+from ansible_collections.dcos.marathon.plugins.module_utils._arguments import (
     CONNECTION_MUTUALLY_EXCLUSIVE,
     CONNECTION_REQUIRED_TOGETHER,
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    MarathonClient,
     connection_argument_spec,
 )
+from ansible_collections.dcos.marathon.plugins.module_utils._connection import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, MarathonClient
 from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import app_id_problem, canonical_app_id
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 

@@ -22,8 +22,8 @@ from ansible_collections.dcos.marathon.plugins.module_utils._connection import (
     MarathonClient,
     app_path,
     canonical_app_id,
-    connection_argument_spec,
 )
+from ansible_collections.dcos.marathon.plugins.module_utils._arguments import connection_argument_spec
 from ansible_collections.dcos.marathon.tests.unit.plugins.module_utils.scripted_http import ScriptedServer
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import (
     MarathonAuthError,
@@ -443,31 +443,6 @@ def test_bad_private_key_names_the_field(server, key):
 
 
 # ---- credentials from the environment -------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "params,environ,expected",
-    [
-        ({}, {"DCOS_ACS_TOKEN": "env-tok", "DCOS_USERNAME": "env-user", "DCOS_PASSWORD": "env-pw"},
-         {"dcos_acs_token": "env-tok"}),
-        ({}, {"DCOS_USERNAME": "env-user", "DCOS_PASSWORD": "env-pw"},
-         {"dcos_username": "env-user", "dcos_password": "env-pw"}),
-        ({}, {"DCOS_SERVICE_ACCOUNT": "sa", "DCOS_PRIVATE_KEY": "/k.pem"},
-         {"dcos_service_account": "sa", "dcos_private_key": "/k.pem"}),
-        ({"dcos_username": "ops", "dcos_password": "pw"}, {"DCOS_ACS_TOKEN": "env-tok"},
-         {"dcos_username": "ops", "dcos_password": "pw"}),
-        ({"dcos_acs_token": "task-tok"}, {"DCOS_USERNAME": "env-user", "DCOS_PASSWORD": "env-pw"},
-         {"dcos_acs_token": "task-tok"}),
-        ({}, {}, {}),
-    ],
-)
-def test_credentials_from_env_never_mix_with_task_options(params, environ, expected):
-    from ansible_collections.dcos.marathon.plugins.module_utils._connection import CREDENTIAL_ENV, credentials_from_env
-
-    base = dict((name, None) for name, _env in CREDENTIAL_ENV)
-    base.update(params)
-    got = credentials_from_env(base, environ)
-    assert dict((k, v) for k, v in got.items() if v) == expected
 
 
 def test_env_token_is_sent_and_registered_as_secret(server, monkeypatch):
