@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.dcos.marathon.plugins.module_utils._api import MarathonApi
+from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import app_id_problem, canonical_app_id
 from ansible_collections.dcos.marathon.plugins.module_utils._arguments import (
     CONNECTION_MUTUALLY_EXCLUSIVE,
     CONNECTION_REQUIRED_TOGETHER,
     connection_argument_spec,
 )
-from ansible_collections.dcos.marathon.plugins.module_utils._connection import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, MarathonClient
-from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import app_id_problem, canonical_app_id
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
+from ansible_collections.dcos.marathon.plugins.module_utils._http import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, HttpClient
 
 
-class MarathonModule(object):
+class MarathonModule:
     """Wraps AnsibleModule (rather than subclassing) so the connection spec, the
     dependency check and error reporting are the same in every module."""
 
@@ -64,16 +65,13 @@ class MarathonModule(object):
         return self._module.check_mode
 
     @property
-    def diff_mode(self):
+    def diff(self):
+        """Whether the task runs with --diff."""
         return self._module._diff
 
     @property
     def no_log_values(self):
         return self._module.no_log_values
-
-    @property
-    def ansible_module(self):
-        return self._module
 
     def warn(self, msg):
         self._module.warn(msg)
@@ -99,10 +97,10 @@ class MarathonModule(object):
 
     @property
     def client(self):
-        """The MarathonClient of this run (created on first use)."""
+        """The MarathonApi of this run, over its HttpClient (created on first use)."""
         if self._client is None:
             try:
-                self._client = MarathonClient(self._module)
+                self._client = MarathonApi(HttpClient(self._module))
             except MarathonError as e:
                 self.fail_from_error(e)
         return self._client

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.dcos.marathon.plugins.module_utils._connection import canonical_app_id
+from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import canonical_app_id
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 
 FIRST_INTERVAL = 0.05
@@ -125,7 +125,7 @@ def app_condition_met(app, wait_for, instances=None):
 
 
 class Waiter(object):
-    """Follows deployments and app counts through a MarathonClient."""
+    """Follows deployments and app counts through a MarathonApi."""
 
     def __init__(self, client, timeout, sleep=None, clock=None):
         self.client = client

@@ -268,8 +268,7 @@ waited:
 
 import time
 
-from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import is_resident
-from ansible_collections.dcos.marathon.plugins.module_utils._connection import canonical_app_id
+from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import canonical_app_id, is_resident
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 from ansible_collections.dcos.marathon.plugins.module_utils._module import MarathonModule
 from ansible_collections.dcos.marathon.plugins.module_utils._tasks import (
@@ -284,13 +283,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._tasks import (
 
 def list_tasks(client, app_id):
     # /v2/tasks then filter, like the CLI: an unknown app is simply an empty list.
-    raw = client.get_tasks()
-    bad = [t for t in raw if not isinstance(t, dict) or not isinstance(t.get("appId"), str)]
-    if bad:
-        # A proxy or a broken server answered; say so instead of failing on a field.
-        raise MarathonError("GET /v2/tasks returned %d malformed task(s) (not an object with a string appId), "
-                            "for example %.200r" % (len(bad), bad[0]))
-    raw = filter_tasks(raw, app_id)
+    raw = filter_tasks(client.get_tasks(), app_id)
     tasks = summarize_tasks(raw, instance_counts(client, raw, app_id))
     return tasks, summarize_counts(tasks)
 
@@ -305,7 +298,7 @@ def instance_counts(client, raw_tasks, app_id):
         apps = [app] if app else []
     else:
         apps = client.list_apps()
-    return dict((canonical_app_id(a.get("id", "")), a.get("instances") or 0) for a in apps if isinstance(a, dict))
+    return dict((canonical_app_id(a["id"]), a.get("instances") or 0) for a in apps)
 
 
 def count_to_wait_for(module, client, app_id, wait_for, count, tasks, counts):
