@@ -13,6 +13,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ansible_collections.dcos.marathon.plugins.module_utils._arguments import connection_argument_spec
+from ansible_collections.dcos.marathon.plugins.module_utils._http import HttpClient
 
 
 class FakeModule:
@@ -23,6 +24,12 @@ class FakeModule:
         self.params = dict((k, v.get("default")) for k, v in connection_argument_spec().items())
         self.params.update(params)
         self.no_log_values = set()
+
+
+def http_client(url, sleeps=None, **params):
+    """An HttpClient for ``url``; its backoff pauses are recorded in ``sleeps`` instead of slept."""
+    params.setdefault("marathon_url", url)
+    return HttpClient(FakeModule(**params), sleep=(sleeps if sleeps is not None else []).append)
 
 
 class Script(object):

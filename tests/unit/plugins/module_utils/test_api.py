@@ -19,8 +19,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._errors import (
     MarathonError,
     MarathonParameterError,
 )
-from ansible_collections.dcos.marathon.plugins.module_utils._http import HttpClient
-from ansible_collections.dcos.marathon.tests.unit.plugins.module_utils.scripted_http import FakeModule, ScriptedServer
+from ansible_collections.dcos.marathon.tests.unit.plugins.module_utils.scripted_http import ScriptedServer, http_client
 
 
 @pytest.fixture
@@ -30,9 +29,7 @@ def server():
 
 
 def client_for(url, sleeps=None, **params):
-    params.setdefault("marathon_url", url)
-    record = sleeps if sleeps is not None else []
-    return MarathonApi(HttpClient(FakeModule(**params), sleep=record.append))
+    return MarathonApi(http_client(url, sleeps, **params))
 
 
 APP = {"app": {"id": "/postgres", "instances": 1}}

@@ -24,7 +24,11 @@ from ansible_collections.dcos.marathon.plugins.module_utils._errors import (
     MarathonParameterError,
 )
 from ansible_collections.dcos.marathon.plugins.module_utils._http import BACKOFF_CAP, AnswerLost, HttpClient
-from ansible_collections.dcos.marathon.tests.unit.plugins.module_utils.scripted_http import FakeModule, ScriptedServer
+from ansible_collections.dcos.marathon.tests.unit.plugins.module_utils.scripted_http import (
+    FakeModule,
+    ScriptedServer,
+    http_client as client_for,
+)
 
 jwt = pytest.importorskip("jwt")
 rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
@@ -38,12 +42,6 @@ x509 = pytest.importorskip("cryptography.x509")
 def server():
     with ScriptedServer() as script:
         yield script
-
-
-def client_for(url, sleeps=None, **params):
-    params.setdefault("marathon_url", url)
-    record = sleeps if sleeps is not None else []
-    return HttpClient(FakeModule(**params), sleep=record.append)
 
 
 def get(client, path="/v2/apps/x"):
