@@ -47,7 +47,7 @@ READ_ONLY_FIELDS = frozenset(
     )
 )
 
-# Changes Marathon refuses on an existing app with persistent volumes (reference §8.3).
+# Changes Marathon refuses on an existing app with persistent volumes (its resources are reserved).
 RESIDENT_RESOURCE_FIELDS = ("cpus", "mem", "disk", "gpus", "requirePorts")
 
 _ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz", ".zip")
@@ -75,7 +75,7 @@ def canonical_app_id(app_id):
 
 
 def app_id_problem(app_id):
-    """Why ``app_id`` is not a valid Marathon app id, or None (reference §9)."""
+    """Why ``app_id`` is not a valid Marathon app id, or None."""
     if not isinstance(app_id, str) or not app_id.strip("/ "):
         return "must be a non-empty path such as '/postgres' or 'prod/db'"
     cid = canonical_app_id(app_id)
@@ -343,7 +343,7 @@ def persistent_volumes(app):
 
 
 def is_resident(app):
-    """An app with local persistent volumes (reference §8.1)."""
+    """An app with local persistent volumes."""
     return bool(persistent_volumes(app))
 
 
@@ -354,7 +354,7 @@ def _has_external_volumes(app):
 
 
 def _migrate(a):
-    """Deprecated fields -> their 1.10 form (reference §4.1 step 3)."""
+    """Deprecated fields -> their Marathon 1.10 form, as Marathon migrates them."""
     if "uris" in a:
         uris = a.pop("uris") or []
         if not a.get("fetch") and uris:
@@ -418,7 +418,7 @@ def _norm_health_check(hc):
         if isinstance(hc.get("command"), str):
             hc["command"] = {"value": hc["command"]}
     elif hc.get("port") is None and hc.get("portIndex") is None:
-        # portIndex 0 is implied when neither is given (reference §4.1, §7).
+        # Marathon implies portIndex 0 when neither is given.
         hc["portIndex"] = 0
     return hc
 

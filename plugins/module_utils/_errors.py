@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import re
 
-try:
-    from urllib.parse import urlsplit, urlunsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported by this collection
-    urlsplit = urlunsplit = None
+from urllib.parse import urlsplit, urlunsplit
 
 # Bodies longer than this are cut in messages so a proxy error page cannot flood the output.
 _MAX_TEXT = 300
@@ -21,7 +18,7 @@ _MAX_TEXT = 300
 
 def redact_url(url):
     """Drop user:password@ from a URL so it can be shown in messages."""
-    if not url or urlsplit is None:
+    if not url:
         return url
     try:
         parts = urlsplit(url)
@@ -124,7 +121,7 @@ class MarathonError(Exception):
     """
 
     def __init__(self, message, status=None, body=None, url=None, method=None, hint=None):
-        super(MarathonError, self).__init__(message)
+        super().__init__(message)
         self.message = message
         self.status = status
         self.body = body
@@ -200,7 +197,7 @@ def _message(body):
 def marathon_url_hint(marathon_url):
     """What marathon_url should look like, naming the value given (without credentials)."""
     given = redact_url(marathon_url) or ""
-    path = urlsplit(given).path.rstrip("/") if urlsplit is not None and given else ""
+    path = urlsplit(given).path.rstrip("/") if given else ""
     if path == "/v2" or path.endswith("/v2"):
         return "Remove the trailing /v2 from marathon_url '%s': it must be %s" % (given, MARATHON_URL_SHAPE)
     return "Check marathon_url '%s': it must be %s" % (given, MARATHON_URL_SHAPE)
@@ -234,7 +231,7 @@ _PLAIN_SERVER_SIGNS = re.compile(r"wrong.version.number|record.layer.failure|pac
 def scheme_mismatch_hint(url, error_text, option="marathon_url"):
     """A hint for a connection failure that looks like http:// sent to an HTTPS port (or the
     reverse), else None. ``option`` names the setting the URL came from."""
-    if urlsplit is None or not url or not error_text:
+    if not url or not error_text:
         return None
     scheme = urlsplit(url).scheme
     if scheme == "http" and _TLS_SERVER_SIGNS.search(error_text):

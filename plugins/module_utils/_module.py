@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.dcos.marathon.plugins.module_utils._connection import (
+from ansible_collections.dcos.marathon.plugins.module_utils._api import MarathonApi
+from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import app_id_problem, canonical_app_id
+from ansible_collections.dcos.marathon.plugins.module_utils._arguments import (
     CONNECTION_MUTUALLY_EXCLUSIVE,
     CONNECTION_REQUIRED_TOGETHER,
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    MarathonClient,
     connection_argument_spec,
 )
-from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import app_id_problem, canonical_app_id
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
+from ansible_collections.dcos.marathon.plugins.module_utils._http import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, HttpClient
 
 
-class MarathonModule(object):
+class MarathonModule:
     """Wraps AnsibleModule (rather than subclassing) so the connection spec, the
     dependency check and error reporting are the same in every module."""
 
@@ -98,10 +97,10 @@ class MarathonModule(object):
 
     @property
     def client(self):
-        """The MarathonClient of this run (created on first use)."""
+        """The MarathonApi of this run, over its HttpClient (created on first use)."""
         if self._client is None:
             try:
-                self._client = MarathonClient(self._module)
+                self._client = MarathonApi(HttpClient(self._module))
             except MarathonError as e:
                 self.fail_from_error(e)
         return self._client

@@ -9,7 +9,7 @@ Marathon 1.1 to 1.10 output.
 
 from __future__ import annotations
 
-from ansible_collections.dcos.marathon.plugins.module_utils._connection import canonical_app_id
+from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import canonical_app_id
 
 # Mesos states after which the task process is gone for good.
 TERMINAL_STATES = frozenset([

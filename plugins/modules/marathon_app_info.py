@@ -222,14 +222,6 @@ from ansible_collections.dcos.marathon.plugins.module_utils._errors import Marat
 from ansible_collections.dcos.marathon.plugins.module_utils._module import MarathonModule
 
 
-def check_apps(apps):
-    bad = [a for a in apps if not isinstance(a, dict) or not isinstance(a.get("id"), str)]
-    if bad:
-        # A proxy or a broken server answered; say so instead of failing on a field.
-        raise MarathonError("Marathon returned %d malformed app(s) (not an object with a string id), "
-                            "for example %.200r" % (len(bad), bad[0]))
-
-
 def has_labels(app, labels):
     live = app.get("labels") or {}
     return all(k in live and str(live[k]) == str(v) for k, v in labels.items())
@@ -315,12 +307,10 @@ def main():
         if app_id is not None:
             one = client.get_app(app_id)
             raw = [one] if one is not None else []
-            check_apps(raw)
         else:
             # Marathon's id filter is a substring match and its label selector has its own
             # escaping rules; both are applied here exactly instead.
             raw = client.list_apps(embed=["apps.lastTaskFailure"])
-            check_apps(raw)
             raw = [a for a in raw if (prefix is None or a.get("id", "").startswith(prefix)) and has_labels(a, labels)]
         deployments = [d for d in client.get_deployments() if isinstance(d, dict)] if raw else []
         apps = [app_summary(a, deployments, p["redact_env"], p["secret_env"]) for a in sorted(raw, key=lambda a: a.get("id", ""))]

@@ -267,8 +267,7 @@ waited:
   sample: 4.2
 """
 
-from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import is_resident
-from ansible_collections.dcos.marathon.plugins.module_utils._connection import canonical_app_id
+from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import canonical_app_id, is_resident
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 from ansible_collections.dcos.marathon.plugins.module_utils._module import MarathonModule
 from ansible_collections.dcos.marathon.plugins.module_utils._tasks import (
@@ -285,37 +284,31 @@ from ansible_collections.dcos.marathon.plugins.module_utils._wait import (
 )
 
 
-def list_tasks(client, app_id):
-    # /v2/tasks then filter, like the CLI: an unknown app is simply an empty list.
-    raw = client.get_tasks()
-    bad = [t for t in raw if not isinstance(t, dict) or not isinstance(t.get("appId"), str)]
-    if bad:
-        # A proxy or a broken server answered; say so instead of failing on a field.
-        raise MarathonError("GET /v2/tasks returned %d malformed task(s) (not an object with a string appId), "
-                            "for example %.200r" % (len(bad), bad[0]))
-    raw = filter_tasks(raw, app_id)
-    tasks = summarize_tasks(raw, instance_counts(client, raw, app_id))
+def list_tasks(client, app_id, app=None):
+    """/v2/tasks then filter, like the CLI: an unknown app is simply an empty list. ``app`` is the
+    app just read, when the caller has it (it saves reading it again for its instance count)."""
+    raw = filter_tasks(client.get_tasks(), app_id)
+    tasks = summarize_tasks(raw, instance_counts(client, raw, app_id, app))
     return tasks, summarize_counts(tasks)
 
 
-def instance_counts(client, raw_tasks, app_id):
+def instance_counts(client, raw_tasks, app_id, app=None):
     """{app id: instances}, read only when a reserved instance has no running task: whether it is
     suspended (stopped) or crash-looping depends on the app's instance count."""
     if not needs_instance_counts(raw_tasks):
         return {}
     if app_id is not None:
-        app = client.get_app(app_id)
+        app = app if app is not None else client.get_app(app_id)
         apps = [app] if app else []
     else:
         apps = client.list_apps()
-    return dict((canonical_app_id(a.get("id", "")), a.get("instances") or 0) for a in apps if isinstance(a, dict))
+    return dict((canonical_app_id(a["id"]), a.get("instances") or 0) for a in apps)
 
 
-def count_to_wait_for(module, client, app_id, wait_for, count, tasks, counts):
-    """The count to wait for; fails at once when the wait can never end."""
+def count_to_wait_for(module, app, app_id, wait_for, count, tasks, counts):
+    """The count to wait for (``app`` as just read); fails at once when the wait can never end."""
     if app_id is None:
         return 1 if count is None else count
-    app = client.get_app(app_id)
     if app is None:
         module.fail_json(msg="App '%s' does not exist, so its tasks cannot become %s" % (app_id, wait_for),
                          tasks=tasks, summary=counts, waited=0.0)
@@ -364,10 +357,12 @@ def main():
     client = module.client
     waited = 0.0
     try:
-        tasks, counts = list_tasks(client, app_id)
+        # Waiting on one app needs the app itself: read it once, for the count and the first list.
+        app = client.get_app(app_id) if app_id is not None and p["wait_for"] else None
+        tasks, counts = list_tasks(client, app_id, app)
         if p["wait_for"]:
             wait_for = p["wait_for"]
-            count = count_to_wait_for(module, client, app_id, wait_for, p["count"], tasks, counts)
+            count = count_to_wait_for(module, app, app_id, wait_for, p["count"], tasks, counts)
             waiter = Waiter(client, p["wait_timeout"], first_interval=p["wait_sleep"], max_interval=p["wait_sleep"])
 
             def timeout_message(last):

@@ -2,7 +2,8 @@
 # Copyright: dcos.marathon contributors
 # SPDX-License-Identifier: Apache-2.0
 """A scripted HTTP server on 127.0.0.1 (port 0) for tests: answers from a list and
-records every request. Real sockets and real HTTP; only the answers are canned."""
+records every request. Real sockets and real HTTP; only the answers are canned.
+Also the stand-in module the HTTP client reads its options from."""
 
 from __future__ import annotations
 
@@ -10,6 +11,25 @@ import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from ansible_collections.dcos.marathon.plugins.module_utils._arguments import connection_argument_spec
+from ansible_collections.dcos.marathon.plugins.module_utils._http import HttpClient
+
+
+class FakeModule:
+    """What HttpClient reads from a module: the connection options (defaults unless given)
+    and the set of values to mask."""
+
+    def __init__(self, **params):
+        self.params = dict((k, v.get("default")) for k, v in connection_argument_spec().items())
+        self.params.update(params)
+        self.no_log_values = set()
+
+
+def http_client(url, sleeps=None, **params):
+    """An HttpClient for ``url``; its backoff pauses are recorded in ``sleeps`` instead of slept."""
+    params.setdefault("marathon_url", url)
+    return HttpClient(FakeModule(**params), sleep=(sleeps if sleeps is not None else []).append)
 
 
 class Script(object):
@@ -22,6 +42,8 @@ class Script(object):
         self.seen = []
         self.lock = threading.Lock()
         self.url = None
+        # Set when the server stops: releases requests scripted to "hang".
+        self.released = threading.Event()
 
     def add(self, method, path, status, body=None, headers=None, sticky=False):
         (self.sticky if sticky else self.answers).append((method, path, (status, body, headers or {})))
@@ -57,6 +79,11 @@ def _handler(script):
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
+            if status == "hang":
+                # Read the request and never answer: the client's read times out.
+                script.released.wait()
+                self.close_connection = True
+                return
             data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
             self.send_response(status)
             ctype = headers.get("Content-Type") or ("text/html" if isinstance(body, str) else "application/json")
@@ -83,5 +110,6 @@ class ScriptedServer(object):
         return self.script
 
     def __exit__(self, *exc):
+        self.script.released.set()
         self.httpd.shutdown()
         self.httpd.server_close()

@@ -12,16 +12,6 @@ from ansible_collections.dcos.marathon.plugins.modules.marathon_task_info import
 VOLUME = {"containerPath": "pgdata", "mode": "RW", "persistent": {"size": 100}}
 
 
-class OneApp:
-    """A client that knows one app (a stand-in for the HTTP client in this one function)."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def get_app(self, app_id):
-        return self.app
-
-
 def resident(instances, reserved):
     return {"id": "/db", "instances": instances, "container": {"type": "MESOS", "volumes": [VOLUME]},
             "tasks": [{"id": "db.%d" % i, "localVolumes": [{"containerPath": "pgdata"}]} for i in range(reserved)]}
@@ -37,14 +27,14 @@ def resident(instances, reserved):
 ])
 def test_suspended_default_count(instances, reserved, expected):
     app = resident(instances, reserved)
-    assert count_to_wait_for(None, OneApp(app), "/db", "suspended", None, [], {}) == expected
+    assert count_to_wait_for(None, app, "/db", "suspended", None, [], {}) == expected
 
 
 def test_an_explicit_count_wins():
-    assert count_to_wait_for(None, OneApp(resident(0, 0)), "/db", "suspended", 2, [], {}) == 2
+    assert count_to_wait_for(None, resident(0, 0), "/db", "suspended", 2, [], {}) == 2
 
 
 def test_running_and_healthy_default_to_the_instances():
     app = dict(resident(3, 3), healthChecks=[{"protocol": "TCP"}])
-    assert count_to_wait_for(None, OneApp(app), "/db", "running", None, [], {}) == 3
-    assert count_to_wait_for(None, OneApp(app), "/db", "healthy", None, [], {}) == 3
+    assert count_to_wait_for(None, app, "/db", "running", None, [], {}) == 3
+    assert count_to_wait_for(None, app, "/db", "healthy", None, [], {}) == 3

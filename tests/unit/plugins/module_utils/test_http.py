@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: dcos.marathon contributors
 # SPDX-License-Identifier: Apache-2.0
-"""MarathonClient against a scripted HTTP server on 127.0.0.1 (real sockets, port 0).
+"""HttpClient against a scripted HTTP server on 127.0.0.1 (real sockets, port 0).
 
 Only the backoff sleep is replaced, so the tests do not wait.
 """
@@ -17,19 +17,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ansible_collections.dcos.marathon.plugins.module_utils._connection import (
-    BACKOFF_CAP,
-    MarathonClient,
-    app_path,
-    canonical_app_id,
-    connection_argument_spec,
-)
-from ansible_collections.dcos.marathon.tests.unit.plugins.module_utils.scripted_http import ScriptedServer
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import (
     MarathonAuthError,
     MarathonConnectionError,
     MarathonError,
     MarathonParameterError,
+)
+from ansible_collections.dcos.marathon.plugins.module_utils._http import BACKOFF_CAP, AnswerLost, HttpClient
+from ansible_collections.dcos.marathon.tests.unit.plugins.module_utils.scripted_http import (
+    FakeModule,
+    ScriptedServer,
+    http_client as client_for,
 )
 
 jwt = pytest.importorskip("jwt")
@@ -46,17 +44,8 @@ def server():
         yield script
 
 
-class FakeModule(object):
-    def __init__(self, **params):
-        self.params = dict((k, v.get("default")) for k, v in connection_argument_spec().items())
-        self.params.update(params)
-        self.no_log_values = set()
-
-
-def client_for(url, sleeps=None, **params):
-    params.setdefault("marathon_url", url)
-    record = sleeps if sleeps is not None else []
-    return MarathonClient(FakeModule(**params), sleep=record.append)
+def get(client, path="/v2/apps/x"):
+    return client.request("GET", path)
 
 
 APP = {"app": {"id": "/postgres", "instances": 1}}
@@ -81,7 +70,7 @@ APP = {"app": {"id": "/postgres", "instances": 1}}
     ],
 )
 def test_base_and_login_urls(params, base, login):
-    c = MarathonClient(FakeModule(**params))
+    c = HttpClient(FakeModule(**params))
     assert (c.base_url, c.login_base) == (base, login)
 
 
@@ -101,87 +90,26 @@ def test_base_and_login_urls(params, base, login):
 )
 def test_bad_connection_parameters_name_the_field(params, field):
     with pytest.raises(MarathonParameterError) as e:
-        MarathonClient(FakeModule(**params))
+        HttpClient(FakeModule(**params))
     assert field in str(e.value)
 
 
-def test_app_paths():
-    assert app_path("postgres") == "/v2/apps/postgres"
-    assert app_path("/prod//db/") == "/v2/apps/prod/db"
-    assert app_path("/a/b", "/restart") == "/v2/apps/a/b/restart"
-    assert canonical_app_id("a/./b/../c") == "/a/c"
+# ---- requests, one session, headers ---------------------------------------------------
 
 
-# ---- GET, one session, headers --------------------------------------------------------
-
-
-def test_get_app_uses_one_request_and_json_headers(server):
+def test_get_uses_one_request_and_json_headers(server):
     server.answers.append(("GET", "/v2/apps/postgres", (200, APP, {})))
-    c = client_for(server.url)
-    assert c.get_app("postgres") == APP["app"]
+    resp = get(client_for(server.url), "/v2/apps/postgres")
+    assert (resp.status, resp.body) == (200, APP)
     assert len(server.seen) == 1
     assert server.seen[0]["headers"]["Accept"] == "application/json"
     assert "Authorization" not in server.seen[0]["headers"]
 
 
-def test_get_app_404_is_none(server):
-    server.answers.append(("GET", "/v2/apps/x", (404, {"message": "App '/x' does not exist", "details": []}, {})))
-    assert client_for(server.url).get_app("x") is None
-
-
-HTML_404 = "<html><head><title>404 Not Found</title></head><body><center>openresty</center></body></html>"
-
-
-@pytest.mark.parametrize("read", [
-    lambda c: c.get_app("x"),
-    lambda c: c.get_tasks("x"),
-    lambda c: c.get_app_versions("x"),
-    lambda c: c.get_app_version("x", "2015-02-11T09:31:21.245Z"),
-], ids=["get_app", "get_tasks", "get_app_versions", "get_app_version"])
-def test_html_404_from_a_mistyped_url_is_an_error_not_absent(server, read):
-    server.add("GET", "/service/marathonx/", 404, HTML_404, sticky=True)
-    with pytest.raises(MarathonError) as e:
-        read(client_for(server.url + "/service/marathonx"))
-    msg = str(e.value)
-    assert e.value.status == 404 and "HTML error page titled '404 Not Found'" in msg, msg
-    assert "Check marathon_url '%s/service/marathonx'" % server.url in msg, msg
-    assert "https://dcos.example.com/service/marathon" in msg and "<html" not in msg, msg
-    assert len(server.seen) == 1
-
-
-@pytest.mark.parametrize("url_path", ["/v2", "/v2/"])
-def test_trailing_v2_gets_a_hint_naming_marathon_url(server, url_path):
-    # Marathon 1.6+ answers an unknown path (here /v2/v2/apps/x) with 500 "URI not found".
-    server.add("GET", "/v2/v2/apps/x", 500, {"message": "URI not found"})
-    with pytest.raises(MarathonError) as e:
-        client_for(server.url + url_path).get_app("x")
-    msg = str(e.value)
-    assert msg.startswith("GET %s/v2/v2/apps/x failed with HTTP 500: URI not found. " % server.url), msg
-    assert "Remove the trailing /v2 from marathon_url '%s%s'" % (server.url, url_path) in msg, msg
-    assert "http://marathon.example.com:8080" in msg, msg
-
-
-@pytest.mark.parametrize("read,path", [
-    (lambda c: c.list_apps(), "/v2/apps"),
-    (lambda c: c.get_tasks(), "/v2/tasks"),
-    (lambda c: c.get_tasks("x"), "/v2/apps/x/tasks"),
-    (lambda c: c.get_deployments(), "/v2/deployments"),
-    (lambda c: c.get_queue(), "/v2/queue"),
-    (lambda c: c.get_app("x"), "/v2/apps/x"),
-], ids=["list_apps", "all tasks", "app tasks", "deployments", "queue", "app"])
-def test_a_web_page_answered_with_200_is_not_an_empty_list(server, read, path):
-    server.add("GET", path, 200, "<html><body>Welcome to nginx</body></html>")
-    with pytest.raises(MarathonError) as e:
-        read(client_for(server.url))
-    msg = str(e.value)
-    assert msg.startswith("GET %s%s returned an unexpected body" % (server.url, path)), msg
-    assert "Check marathon_url" in msg, msg
-
-
 def test_token_header_and_dcos_path(server):
     server.answers.append(("GET", "/service/marathon/v2/apps/postgres", (200, APP, {})))
     c = client_for(server.url, dcos_acs_token="tok123")
-    c.get_app("/postgres")
+    get(c, "/v2/apps/postgres")
     assert server.seen[0]["headers"]["Authorization"] == "token=tok123"
     assert server.seen[0]["path"] == "/service/marathon/v2/apps/postgres"
 
@@ -194,7 +122,7 @@ def test_get_retries_502_503_504_with_growing_backoff(server):
         server.answers.append(("GET", "/v2/apps/postgres", (status, "<html><body>busy</body></html>", {})))
     server.answers.append(("GET", "/v2/apps/postgres", (200, APP, {})))
     sleeps = []
-    assert client_for(server.url, sleeps).get_app("postgres") == APP["app"]
+    assert get(client_for(server.url, sleeps), "/v2/apps/postgres").body == APP
     assert len(server.seen) == 4
     assert len(sleeps) == 3 and sleeps[0] < sleeps[1] < sleeps[2] <= BACKOFF_CAP * 1.1
 
@@ -204,7 +132,7 @@ def test_get_gives_up_after_retries(server):
         server.answers.append(("GET", "/v2/apps/x", (503, {"message": "Too many concurrent requests! Allowed: 1."}, {})))
     sleeps = []
     with pytest.raises(MarathonError) as e:
-        client_for(server.url, sleeps, retries=3).get_app("x")
+        get(client_for(server.url, sleeps, retries=3))
     assert e.value.status == 503 and len(server.seen) == 4 and len(sleeps) == 3
     assert "Too many concurrent requests" in str(e.value)
 
@@ -212,7 +140,7 @@ def test_get_gives_up_after_retries(server):
 def test_no_retry_on_4xx_or_500(server):
     server.answers.append(("GET", "/v2/apps/x", (500, {"message": "boom"}, {})))
     with pytest.raises(MarathonError):
-        client_for(server.url).get_app("x")
+        get(client_for(server.url))
     assert len(server.seen) == 1
 
 
@@ -225,7 +153,7 @@ def test_connection_refused_is_retried_then_reported():
     c = client_for("http://127.0.0.1:%d" % port, sleeps, retries=2)
     try:
         with pytest.raises(MarathonConnectionError) as e:
-            c.get_app("x")
+            get(c, "/v2/apps/x")
     finally:
         sock.close()
     assert len(sleeps) == 2
@@ -241,7 +169,7 @@ def test_read_timeout_says_timed_out_once():
     try:
         c = client_for("http://127.0.0.1:%d" % silent.getsockname()[1], retries=0, request_timeout=0.2)
         with pytest.raises(MarathonConnectionError) as e:
-            c.get_app("x")
+            get(c, "/v2/apps/x")
     finally:
         silent.close()
     msg = str(e.value)
@@ -273,7 +201,7 @@ def test_http_url_on_an_https_port_hints_https(tmp_path):
     thread.start()
     try:
         with pytest.raises(MarathonConnectionError) as e:
-            client_for("http://127.0.0.1:%d" % httpd.server_address[1], retries=0).get_app("x")
+            get(client_for("http://127.0.0.1:%d" % httpd.server_address[1], retries=0))
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -283,54 +211,39 @@ def test_http_url_on_an_https_port_hints_https(tmp_path):
 
 def test_https_url_on_a_plain_http_port_hints_http(server):
     with pytest.raises(MarathonConnectionError) as e:
-        client_for(server.url.replace("http://", "https://"), retries=0).get_app("x")
+        get(client_for(server.url.replace("http://", "https://"), retries=0))
     msg = str(e.value)
     assert "TLS error" in msg and "use http:// in marathon_url" in msg, msg
     assert server.seen == []
 
 
-def test_create_after_lost_answer_rereads_and_does_not_resend_when_present(server):
-    server.answers.append(("POST", "/v2/apps", ("drop", None, {})))
-    server.answers.append(("GET", "/v2/apps/db", (200, {"app": {"id": "/db", "deployments": [{"id": "dep-1"}]}}, {})))
-    resp = client_for(server.url).create_app({"id": "/db", "cmd": "x"})
-    assert [s["method"] for s in server.seen] == ["POST", "GET"]
-    assert resp.deployment_id == "dep-1"
+# ---- writes: a lost answer is the caller's to handle ---------------------------------------
 
 
-def test_create_after_503_resends_when_still_absent(server):
-    server.answers.append(("POST", "/v2/apps", (503, {"message": "busy"}, {})))
-    server.answers.append(("GET", "/v2/apps/db", (404, {"message": "App '/db' does not exist"}, {})))
-    server.answers.append(("POST", "/v2/apps", (201, {"id": "/db"}, {"Marathon-Deployment-Id": "dep-2"})))
-    resp = client_for(server.url).create_app({"id": "/db", "cmd": "x"})
-    assert [s["method"] for s in server.seen] == ["POST", "GET", "POST"]
-    assert resp.deployment_id == "dep-2"
+@pytest.mark.parametrize("answer,in_flight,says", [
+    (("drop", None, {}), False, "POST %s/v2/apps failed after 2 attempt(s): could not connect"),
+    ((503, {"message": "busy"}, {}), False, "POST %s/v2/apps failed with HTTP 503: busy"),
+    (("hang", None, {}), True, "POST %s/v2/apps failed after 2 attempt(s): timed out waiting 0.2s for an answer"),
+], ids=["connection closed", "503", "read timeout"])
+def test_a_write_whose_answer_is_lost_is_sent_once(server, answer, in_flight, says):
+    server.answers.append(("POST", "/v2/apps", answer))
+    sleeps = []
+    with pytest.raises(AnswerLost) as e:
+        client_for(server.url, sleeps, request_timeout=0.2).request("POST", "/v2/apps", json_body={"id": "/db"})
+    assert len(server.seen) == 1 and sleeps == []
+    assert e.value.in_flight is in_flight
+    failure = e.value.failure(2)
+    assert isinstance(failure, MarathonError) and str(failure).startswith(says % server.url), str(failure)
 
 
-def test_update_after_503_rereads_and_skips_when_applied(server):
-    server.answers.append(("PUT", "/v2/apps/db", (503, {"message": "busy"}, {})))
-    applied = {"app": {"id": "/db", "instances": 0, "deployments": [{"id": "dep-3"}]}}
-    server.answers.append(("GET", "/v2/apps/db", (200, applied, {})))
-    client = client_for(server.url)
-    resp = client.update_app("/db", {"instances": 0}, partial=True, matches=lambda live: live["instances"] == 0)
-    assert [s["method"] for s in server.seen] == ["PUT", "GET"]
-    assert resp.deployment_id == "dep-3"
-    assert "partialUpdate=true" in server.seen[0]["path"]
-
-
-def test_restart_is_never_repeated(server):
-    server.answers.append(("POST", "/v2/apps/db/restart", (503, {"message": "busy"}, {})))
-    with pytest.raises(MarathonError):
-        client_for(server.url).restart_app("/db")
-    assert len(server.seen) == 1
-
-
-def test_delete_sends_force_explicitly(server):
-    server.answers.append(("DELETE", "/v2/apps/db", (200, {"deploymentId": "d", "version": "v"}, {})))
-    server.answers.append(("DELETE", "/v2/apps/db", (200, {"deploymentId": "d", "version": "v"}, {})))
-    c = client_for(server.url)
-    c.delete_app("/db")
-    c.delete_app("/db", force=True)
-    assert server.seen[0]["path"].endswith("force=false") and server.seen[1]["path"].endswith("force=true")
+def test_delete_is_repeated_only_when_the_caller_says_it_is_idempotent(server):
+    server.answers.append(("DELETE", "/v2/apps/db", (503, {"message": "busy"}, {})))
+    server.answers.append(("DELETE", "/v2/apps/db", (200, {"deploymentId": "d"}, {})))
+    assert client_for(server.url).request("DELETE", "/v2/apps/db").status == 200
+    server.answers.append(("DELETE", "/v2/apps/db", (503, {"message": "busy"}, {})))
+    with pytest.raises(AnswerLost):
+        client_for(server.url).request("DELETE", "/v2/apps/db", idempotent=False)
+    assert [s["method"] for s in server.seen] == ["DELETE"] * 3
 
 
 # ---- errors ---------------------------------------------------------------------------
@@ -342,7 +255,7 @@ def test_422_message_lists_each_path(server):
         {"path": "/container/volumes(0)/containerPath", "errors": ["value must not contain \"/\""]}]}
     server.answers.append(("PUT", "/v2/apps/db", (422, body, {})))
     with pytest.raises(MarathonError) as e:
-        client_for(server.url).update_app("/db", {"cmd": "x"})
+        client_for(server.url).request("PUT", "/v2/apps/db", json_body={"cmd": "x"})
     msg = str(e.value)
     assert "HTTP 422" in msg and "Object is not valid" in msg
     assert "/upgradeStrategy/maximumOverCapacity: got 1.0, expected 0.0" in msg
@@ -354,7 +267,7 @@ def test_html_401_names_credential_kind_and_hides_body(server):
     page = "<html><head><title>Unauthorized</title></head><body>secret-ish page text</body></html>"
     server.answers.append(("GET", None, (401, page, {"Content-Type": "text/html", "WWW-Authenticate": "acsjwt"})))
     with pytest.raises(MarathonAuthError) as e:
-        client_for(server.url, dcos_acs_token="expired-token").get_app("x")
+        get(client_for(server.url, dcos_acs_token="expired-token"))
     msg = str(e.value)
     assert "secret-ish" not in msg and "expired-token" not in msg
     assert "dcos_acs_token" in msg and "acsjwt" in msg
@@ -364,7 +277,7 @@ def test_html_401_names_credential_kind_and_hides_body(server):
 def test_401_without_credentials_says_what_to_set(server):
     server.answers.append(("GET", None, (401, "<html></html>", {"WWW-Authenticate": "acsjwt"})))
     with pytest.raises(MarathonAuthError) as e:
-        client_for(server.url).get_app("x")
+        get(client_for(server.url))
     assert "dcos_username/dcos_password" in str(e.value) and "no credentials" in str(e.value)
 
 
@@ -372,7 +285,7 @@ def test_403_names_the_user(server):
     server.answers.append(("POST", "/acs/api/v1/auth/login", (200, {"token": "t1"}, {})))
     server.answers.append(("GET", None, (403, "<html>forbidden</html>", {})))
     with pytest.raises(MarathonAuthError) as e:
-        client_for(server.url, dcos_username="ops", dcos_password="pw").get_app("x")
+        get(client_for(server.url, dcos_username="ops", dcos_password="pw"))
     assert "DC/OS user 'ops'" in str(e.value) and "permissions" in str(e.value)
 
 
@@ -386,9 +299,9 @@ def test_password_login_once_and_relogin_once_on_401(server):
     server.answers.append(("POST", "/acs/api/v1/auth/login", (200, {"token": "tok-2"}, {})))
     server.answers.append(("GET", "/service/marathon/v2/apps/a", (200, APP, {})))
     module = FakeModule(marathon_url=server.url, dcos_username="ops", dcos_password="pw")
-    c = MarathonClient(module, sleep=lambda s: None)
-    c.get_app("a")
-    c.get_app("a")
+    c = HttpClient(module, sleep=lambda s: None)
+    get(c, "/v2/apps/a")
+    get(c, "/v2/apps/a")
     methods = [(s["method"], s["path"]) for s in server.seen]
     assert methods[0] == ("POST", "/acs/api/v1/auth/login")
     assert server.seen[0]["body"] == {"uid": "ops", "password": "pw"}
@@ -402,7 +315,7 @@ def test_failed_login_is_readable(server):
     body = {"title": "Bad credentials", "description": "The password is wrong.", "code": "ERR_INVALID_CREDENTIALS"}
     server.answers.append(("POST", "/acs/api/v1/auth/login", (401, body, {})))
     with pytest.raises(MarathonAuthError) as e:
-        client_for(server.url, dcos_username="ops", dcos_password="hunter2").get_app("a")
+        get(client_for(server.url, dcos_username="ops", dcos_password="hunter2"))
     msg = str(e.value)
     assert "ERR_INVALID_CREDENTIALS" in msg and "DC/OS login as user 'ops'" in msg and "hunter2" not in msg
     assert "dcos_username/dcos_password" in msg
@@ -426,7 +339,7 @@ def test_service_account_login_signs_rs256(server, tmp_path, as_file):
     server.answers.append(("POST", "/acs/api/v1/auth/login", (200, {"token": "sa-token"}, {})))
     server.answers.append(("GET", None, (200, APP, {})))
     module = FakeModule(marathon_url=server.url, dcos_service_account="deployer", dcos_private_key=key_arg)
-    MarathonClient(module).get_app("a")
+    get(HttpClient(module))
     login = server.seen[0]["body"]
     assert login["uid"] == "deployer"
     claims = jwt.decode(login["token"], public, algorithms=["RS256"])
@@ -437,7 +350,7 @@ def test_service_account_login_signs_rs256(server, tmp_path, as_file):
 @pytest.mark.parametrize("key", ["/nonexistent/key.pem", "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----"])
 def test_bad_private_key_names_the_field(server, key):
     with pytest.raises(MarathonParameterError) as e:
-        client_for(server.url, dcos_service_account="sa", dcos_private_key=key).get_app("a")
+        get(client_for(server.url, dcos_service_account="sa", dcos_private_key=key))
     assert "dcos_private_key" in str(e.value) and "not a key" not in str(e.value)
     assert server.seen == []
 
@@ -445,35 +358,10 @@ def test_bad_private_key_names_the_field(server, key):
 # ---- credentials from the environment -------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "params,environ,expected",
-    [
-        ({}, {"DCOS_ACS_TOKEN": "env-tok", "DCOS_USERNAME": "env-user", "DCOS_PASSWORD": "env-pw"},
-         {"dcos_acs_token": "env-tok"}),
-        ({}, {"DCOS_USERNAME": "env-user", "DCOS_PASSWORD": "env-pw"},
-         {"dcos_username": "env-user", "dcos_password": "env-pw"}),
-        ({}, {"DCOS_SERVICE_ACCOUNT": "sa", "DCOS_PRIVATE_KEY": "/k.pem"},
-         {"dcos_service_account": "sa", "dcos_private_key": "/k.pem"}),
-        ({"dcos_username": "ops", "dcos_password": "pw"}, {"DCOS_ACS_TOKEN": "env-tok"},
-         {"dcos_username": "ops", "dcos_password": "pw"}),
-        ({"dcos_acs_token": "task-tok"}, {"DCOS_USERNAME": "env-user", "DCOS_PASSWORD": "env-pw"},
-         {"dcos_acs_token": "task-tok"}),
-        ({}, {}, {}),
-    ],
-)
-def test_credentials_from_env_never_mix_with_task_options(params, environ, expected):
-    from ansible_collections.dcos.marathon.plugins.module_utils._connection import CREDENTIAL_ENV, credentials_from_env
-
-    base = dict((name, None) for name, _env in CREDENTIAL_ENV)
-    base.update(params)
-    got = credentials_from_env(base, environ)
-    assert dict((k, v) for k, v in got.items() if v) == expected
-
-
 def test_env_token_is_sent_and_registered_as_secret(server, monkeypatch):
     monkeypatch.setenv("DCOS_ACS_TOKEN", "env-token-123")
     server.answers.append(("GET", None, (200, APP, {})))
     module = FakeModule(marathon_url=server.url + "/service/marathon")
-    MarathonClient(module).get_app("a")
+    get(HttpClient(module))
     assert server.seen[0]["headers"]["Authorization"] == "token=env-token-123"
     assert "env-token-123" in module.no_log_values
