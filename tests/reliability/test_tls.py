@@ -164,8 +164,8 @@ def _playbook(collections_root, tmp_path, lm, name, inventory_vars, *extra, stdo
     return subprocess.run(cmd, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=300, check=False)
 
 
-def test_marathon_validate_certs_means_the_same_in_every_playbook(tls_lm, collections_root, tmp_path,
-                                                                   record_property):
+def test_marathon_validate_certs_means_the_same_in_every_playbook(
+        tls_lm, collections_root, tmp_path, record_property):
     """The inventory's marathon_validate_certs reaches every module call: the role's (deploy.yml)
     and rollout.yml's own, which share the role's one connection mapping."""
     lm, _pki = tls_lm
