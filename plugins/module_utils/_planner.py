@@ -10,6 +10,8 @@ Private module_utils: not a public API.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
     compare_apps,
     is_resident,
@@ -30,6 +32,7 @@ REFUSE = "refuse"
 WRITES = (CREATE, UPDATE, SCALE, RESTART, ROLLBACK, DELETE)
 
 
+@dataclass
 class Plan(object):
     """What one task does to one app.
 
@@ -41,20 +44,22 @@ class Plan(object):
     default wait condition. A refusal carries ``msg`` and ``extra`` (more result fields).
     """
 
-    def __init__(self, action, comparison=None, changes=None, body=None, partial=False, version=None,
-                 restart=False, instances=None, app=None, msg=None, extra=None, warnings=None):
-        self.action = action
-        self.comparison = comparison
-        self.changes = list(changes if changes is not None else (comparison.changed_fields if comparison else []))
-        self.body = body
-        self.partial = partial
-        self.version = version
-        self.restart = restart
-        self.instances = instances
-        self.app = app
-        self.msg = msg
-        self.extra = extra or {}
-        self.warnings = list(warnings or [])
+    action: str
+    comparison: object = None
+    changes: list = None
+    body: dict = None
+    partial: bool = False
+    version: str = None
+    restart: bool = False
+    instances: int = None
+    app: dict = None
+    msg: str = None
+    extra: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.changes is None:
+            self.changes = list(self.comparison.changed_fields) if self.comparison else []
 
     @property
     def writes(self):
@@ -67,9 +72,6 @@ class Plan(object):
         if self.action in (UPDATE, ROLLBACK):
             return self.comparison.matches(app)
         return False
-
-    def __repr__(self):
-        return "Plan(%s, changes=%r, restart=%r)" % (self.action, self.changes, self.restart)
 
 
 class RollbackTarget(object):
