@@ -283,7 +283,7 @@ def summarize(rows, started, finished):
     }
 
 
-def _write(path, text):
+def _write_file(path, text):
     path = os.path.expanduser(path)
     directory = os.path.dirname(path)
     if directory and not os.path.isdir(directory):
@@ -431,7 +431,7 @@ class CallbackModule(CallbackBase):
             if not path:
                 continue
             try:
-                _write(path, text)
+                _write_file(path, text)
                 self._display.display("rollout summary written to %s" % path)
             except (IOError, OSError) as exc:
                 self._display.warning("rollout_summary: cannot write %s: %s" % (path, exc))

@@ -106,13 +106,13 @@ class AppExecutor(object):
             return
         if plan.action == DELETE:
             self._finish_app(None)
-        self._write(plan, live)
+        self._send_plan(plan, live)
         self._follow(plan)
         if plan.restart:
             # A running app scaled by state=restarted: its tasks restart too, from the app as it is now.
             live = self.api.get_app(self.request.app_id) or live
             restart = Plan(RESTART, instances=plan.instances, app=live)
-            self._write(restart, live)
+            self._send_plan(restart, live)
             self._follow(restart)
 
     def _read_live(self):
@@ -174,7 +174,7 @@ class AppExecutor(object):
 
     # ---- sending -----------------------------------------------------------------------
 
-    def _write(self, plan, live):
+    def _send_plan(self, plan, live):
         request, api = self.request, self.api
         if not request.force and deployment_ids(live) and plan.action != CREATE:
             raise _Locked(deployment_ids(live))
