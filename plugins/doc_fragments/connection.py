@@ -93,6 +93,18 @@ options:
         if the app is still absent or still differs. A restart is never repeated.
     type: int
     default: 3
+  marathon_version:
+    description:
+      - Version of the cluster's Marathon, for example V(1.4.12), V(1.6.585) or V(1.10.26); V(1.4) means the newest
+        1.4 build that DC/OS shipped (see the table in the notes). It decides the defaults the app definitions are
+        compared with, the fields the definition may use and, on 1.4, the networking form sent.
+      - Leave it unset to have the version read once per cluster with C(GET /v2/info). The module returns it as
+        the fact C(marathon_versions) (a mapping of O(marathon_url) to version), and later tasks of the play on
+        the same host and O(marathon_url) take it from there, so they send no C(GET /v2/info).
+      - Set it (for example with C(module_defaults)) when the credentials may not read C(/v2/info), or to save
+        that one request. A fact cache that outlives a Marathon upgrade keeps the old version: clear it, or set
+        this option, after upgrading.
+    type: str
 requirements:
   - requests
   - PyJWT and cryptography (only for O(dcos_service_account) logins)
@@ -103,4 +115,6 @@ notes:
     and E(DCOS_PRIVATE_KEY)). Options given in the task are never mixed with the environment.
   - All connection options can be set once for a play with C(module_defaults) and the action group
     C(group/dcos.marathon.marathon).
+  - "Supported Marathon versions, with the DC/OS releases that shipped them: 1.4 (DC/OS 1.9), 1.5 (DC/OS 1.10),
+    1.6 (DC/OS 1.11), 1.7 (DC/OS 1.12), 1.8 (DC/OS 1.13), 1.9 (DC/OS 2.0), 1.10 (DC/OS 2.1) and 1.11 (DC/OS 2.2)."
 """

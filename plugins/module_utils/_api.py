@@ -64,6 +64,10 @@ class MarathonApi:
         """All tasks of all apps (GET /v2/tasks)."""
         return self._read("/v2/tasks", "tasks")
 
+    def get_info(self):
+        """GET /v2/info: the leader's name, version and configuration."""
+        return self._read("/v2/info", "info")
+
     def get_deployments(self):
         return self._read("/v2/deployments", "deployments")
 
@@ -191,6 +195,7 @@ _REPLY_PARTS = {
     "deployments": (None, list),
     "versions": ("versions", list),
     "version": (None, dict),
+    "info": (None, dict),
 }
 
 

@@ -28,6 +28,13 @@ from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
     secret_values,
     validate_definition,
 )
+from ansible_collections.dcos.marathon.plugins.module_utils._versions import (
+    BASELINE,
+    LEGACY_DEFAULTS,
+    old_networking,
+    to_old_networking,
+    unknown_in_version,
+)
 
 try:
     import yaml
@@ -90,6 +97,11 @@ class AppRequest(object):
         self.init_env = list(params.get("init_env") or [])
         self.allow_init_env_change = params.get("allow_init_env_change", False)
         self.definition, self.source_field = self._definition(params)
+        # The cluster's Marathon version; set with for_version once known (before any request
+        # when it is cached or pinned).
+        self.version = BASELINE
+        # Fields with an old default that the user leaves to Marathon (see AppComparison).
+        self.unset_fields = tuple(k for k in LEGACY_DEFAULTS if (self.definition or {}).get(k) is None)
         if self.definition:
             # Before anything can be printed: secret env values are masked everywhere.
             no_log_values.update(secret_values(self.definition, self.secret_env))
@@ -107,6 +119,19 @@ class AppRequest(object):
             if problems:
                 raise Refusal("; ".join(problems))
         return defn, field
+
+    def for_version(self, version):
+        """Check the definition against Marathon ``version``: a field that version does not know,
+        or a networking form it cannot read, is refused here, before the app is read."""
+        self.version = version
+        if not self.definition:
+            return
+        problems = unknown_in_version(self.definition, version, self.source_field)
+        if not problems and old_networking(version):
+            problem = to_old_networking(definition_for_request(self.definition), self.source_field)[1]
+            problems = [problem] if problem else []
+        if problems:
+            raise Refusal("; ".join(problems))
 
     def _app_id(self, given):
         body_id = self.definition.get("id") if self.definition else None
@@ -159,6 +184,9 @@ class AppRequest(object):
         if instances is not None:
             body["instances"] = instances
         self._record_secret_names(body, live)
+        if old_networking(self.version):
+            # Marathon 1.4 ignores networks and container.portMappings; for_version checked it converts.
+            body = to_old_networking(body, self.source_field)[0]
         return body
 
     def _record_secret_names(self, body, live):
@@ -185,5 +213,5 @@ class AppRequest(object):
         if self.partial and live is not None:
             merged = dict(live)
             merged.update(body)
-            return normalize_app_definition(merged)
-        return normalize_app_definition(body)
+            return normalize_app_definition(merged, self.version)
+        return normalize_app_definition(body, self.version)

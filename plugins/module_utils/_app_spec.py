@@ -7,8 +7,9 @@ rules Marathon enforces on apps with persistent volumes ("resident" apps).
 Private module_utils: not a public API. Pure functions, no I/O.
 
 The same normalization is applied to the desired definition and to what GET
-/v2/apps/{id} returns, so defaults are filled on both sides (Marathon 1.10
-defaults) and "missing", null, empty and default compare equal.
+/v2/apps/{id} returns, so defaults are filled on both sides (those of the cluster's
+Marathon version, see _versions.py; 1.10 when none is given) and "missing", null,
+empty and default compare equal.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import copy
 import difflib
 import json
 import re
+
+from ansible_collections.dcos.marathon.plugins.module_utils import _versions
+from ansible_collections.dcos.marathon.plugins.module_utils._versions import BASELINE
 
 SECRET_MASK = "********"
 SECRET_MASK_CHANGED = "******** (changed)"
@@ -50,7 +54,6 @@ READ_ONLY_FIELDS = frozenset(
 # Changes Marathon refuses on an existing app with persistent volumes (its resources are reserved).
 RESIDENT_RESOURCE_FIELDS = ("cpus", "mem", "disk", "gpus", "requirePorts")
 
-_ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz", ".zip")
 _SEGMENT_RE = re.compile(r"^(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])$")
 _RESERVED_LAST = ("restart", "tasks", "versions")
 _HTTP_PROTOCOLS = ("HTTP", "HTTPS")
@@ -192,7 +195,7 @@ def validate_definition(defn, field="definition"):
                 problems.append("%s.container.volumes[%d].persistent must be a mapping" % (field, i))
     for name in ("secrets", "ipAddress", "residency"):
         need(name, dict, "a mapping")
-    return problems + unknown_field_problems(defn, field)
+    return problems + _versions.networking_problems(defn, field) + unknown_field_problems(defn, field)
 
 
 # ---- known fields ---------------------------------------------------------------------
@@ -353,12 +356,12 @@ def _has_external_volumes(app):
     return any(isinstance(v, dict) and isinstance(v.get("external"), dict) for v in vols)
 
 
-def _migrate(a):
-    """Deprecated fields -> their Marathon 1.10 form, as Marathon migrates them."""
+def _migrate(a, version):
+    """Deprecated fields (and Marathon 1.4's networking) -> their Marathon 1.10 form, as Marathon migrates them."""
     if "uris" in a:
         uris = a.pop("uris") or []
         if not a.get("fetch") and uris:
-            a["fetch"] = [{"uri": u, "extract": str(u).lower().endswith(_ARCHIVE_SUFFIXES)} for u in uris]
+            a["fetch"] = [{"uri": u, "extract": _versions.archive_uri(version, u)} for u in uris]
     if "ports" in a:
         ports = a.pop("ports")
         if "portDefinitions" not in a and ports is not None:
@@ -389,7 +392,7 @@ def _migrate(a):
         a["networks"] = [n]
 
 
-def _norm_health_check(hc):
+def _norm_health_check(hc, version):
     hc = dict(hc)
     # A check with a command is a COMMAND check whatever protocol says.
     proto = "COMMAND" if hc.get("command") is not None else (hc.get("protocol") or "HTTP")
@@ -420,6 +423,12 @@ def _norm_health_check(hc):
     elif hc.get("port") is None and hc.get("portIndex") is None:
         # Marathon implies portIndex 0 when neither is given.
         hc["portIndex"] = 0
+    # Where Marathon does not store them it echoes fixed values (or nothing): never compared.
+    keep_delay, keep_ip_protocol = _versions.health_check_keeps(version, proto)
+    if not keep_delay:
+        hc.pop("delaySeconds", None)
+    if not keep_ip_protocol:
+        hc.pop("ipProtocol", None)
     return hc
 
 
@@ -454,11 +463,11 @@ def _norm_volume(vol):
     return vol
 
 
-def normalize_app_definition(app):
+def normalize_app_definition(app, version=BASELINE):
     """One comparable form of an app definition (desired, or as GET returns it).
 
-    Read-only fields dropped, deprecated fields migrated, Marathon 1.10 defaults
-    filled (resident variants for apps with persistent volumes), numbers made
+    Read-only fields dropped, deprecated fields migrated, the defaults of Marathon
+    ``version`` ((major, minor, patch), 1.10 by default) filled (resident variants for apps with persistent volumes), numbers made
     canonical (128 == 128.0), sets sorted (constraints, health checks,
     acceptedResourceRoles, dependencies), and empty values removed.
     Assigned service ports stay as they are; see ``comparison_views`` for
@@ -471,7 +480,7 @@ def normalize_app_definition(app):
         a.pop(key, None)
     if a.get("id") is not None:
         a["id"] = canonical_app_id(a["id"])
-    _migrate(a)
+    _migrate(a, version)
     resident = is_resident(a)
 
     networks = a.get("networks") or [{"mode": "host"}]
@@ -520,7 +529,7 @@ def normalize_app_definition(app):
         if isinstance(container, dict):
             pms = container.get("portMappings")
             if pms is None:
-                pms = [{"containerPort": 0, "name": "default"}]
+                pms = [{"containerPort": 0, "name": "default"}] if _versions.default_bridge_mapping(version) else []
             out = []
             for pm in pms:
                 pm = dict(pm)
@@ -541,7 +550,7 @@ def normalize_app_definition(app):
         ("executor", ""),
         ("backoffSeconds", 1),
         ("backoffFactor", 1.15),
-        ("maxLaunchDelaySeconds", 300),
+        ("maxLaunchDelaySeconds", _versions.max_launch_delay_default(version)),
         ("requirePorts", False),
         ("killSelection", "YOUNGEST_FIRST"),
         ("tty", False),
@@ -564,12 +573,12 @@ def normalize_app_definition(app):
 
     ur = a.get("unreachableStrategy")
     if ur is None:
-        ur = "disabled" if resident else {"inactiveAfterSeconds": 0, "expungeAfterSeconds": 0}
+        ur = "disabled" if resident else _versions.unreachable_default(version)
     elif isinstance(ur, dict):
         ur = dict(ur)
-        for key in ("inactiveAfterSeconds", "expungeAfterSeconds"):
+        for key, default in _versions.unreachable_default(version).items():
             if ur.get(key) is None:
-                ur[key] = 0
+                ur[key] = default
     a["unreachableStrategy"] = ur
 
     if a.get("fetch"):
@@ -582,7 +591,7 @@ def normalize_app_definition(app):
             fetch.append(f)
         a["fetch"] = fetch
     if a.get("healthChecks"):
-        a["healthChecks"] = sorted((_norm_health_check(h) for h in a["healthChecks"]), key=_sort_key)
+        a["healthChecks"] = sorted((_norm_health_check(h, version) for h in a["healthChecks"]), key=_sort_key)
     if a.get("readinessChecks"):
         a["readinessChecks"] = [_norm_readiness_check(r) for r in a["readinessChecks"]]
     if a.get("constraints"):
@@ -612,17 +621,28 @@ def _port_list(app):
     return [("container.portMappings", "servicePort", pm) for pm in container.get("portMappings") or []]
 
 
-def comparison_views(desired, live):
+def comparison_views(desired, live, version=BASELINE, unset_fields=()):
     """Copies of two normalized definitions made ready to compare.
 
     ``port: 0`` / ``servicePort: 0`` in ``desired`` means "any port": it takes the
     port Marathon assigned at the same index. ``role`` is compared only when
-    ``desired`` sets it.
+    ``desired`` sets it. A field of ``unset_fields`` (not set by the user) whose live
+    value an older Marathon default left stored counts as unchanged, since stored
+    values survive upgrades. Marathon 1.9 sanitizes acceptedResourceRoles silently;
+    1.10 may lose resourceLimits after a reload.
     """
     d = copy.deepcopy(desired)
     lv = copy.deepcopy(live)
     if "role" not in d:
         lv.pop("role", None)
+    for key, old_defaults in _versions.LEGACY_DEFAULTS.items():
+        if key in unset_fields and key in lv and d.get(key) in old_defaults and lv[key] in old_defaults:
+            d[key] = lv[key]
+    if d.get("acceptedResourceRoles"):
+        roles = _versions.sanitized_roles(version, d["acceptedResourceRoles"], d.get("role") or live.get("role"))
+        d["acceptedResourceRoles"] = sorted(set(roles))
+    if version[:2] == (1, 10) and "resourceLimits" not in lv:
+        d.pop("resourceLimits", None)
     live_ports = _port_list(lv)
     for i, (where, key, entry) in enumerate(_port_list(d)):
         if entry.get(key, 0) == 0 and i < len(live_ports) and live_ports[i][0] == where:
@@ -638,13 +658,17 @@ class AppComparison(object):
     the resident rules, the landed-write check) reads this record instead of comparing again.
 
     ``desired`` is None when the app is to be removed, ``live`` when it does not exist.
+    ``version`` is the cluster's Marathon version, ``unset_fields`` the fields with an old
+    default (``_versions.LEGACY_DEFAULTS``) that the user's definition does not set.
     """
 
-    def __init__(self, desired, live):
+    def __init__(self, desired, live, version=BASELINE, unset_fields=()):
         self.desired = desired
         self.live = live
+        self.version = version
+        self.unset_fields = tuple(unset_fields)
         if desired is not None and live is not None:
-            self.desired_view, self.live_view = comparison_views(desired, live)
+            self.desired_view, self.live_view = comparison_views(desired, live, version, self.unset_fields)
             d, lv = self.desired_view, self.live_view
             # JSON text compares True and 1 as different, unlike Python's ==.
             self.changed_fields = sorted(k for k in set(d) | set(lv) if _sort_key(d.get(k)) != _sort_key(lv.get(k)))
@@ -670,7 +694,8 @@ class AppComparison(object):
 
     def matches(self, app):
         """Whether a live app read later shows ``desired`` (the write landed)."""
-        return not AppComparison(self.desired, normalize_app_definition(app)).differs
+        return not AppComparison(self.desired, normalize_app_definition(app, self.version), self.version,
+                                 self.unset_fields).differs
 
     def diff(self, extra_names=()):
         """{"before": live, "after": desired}, secrets masked.
@@ -702,9 +727,9 @@ class AppComparison(object):
         return resident_refusal_message(app_id, self.resident_violations, self.desired_view, self.live_view)
 
 
-def compare_apps(desired, live):
+def compare_apps(desired, live, version=BASELINE, unset_fields=()):
     """An AppComparison of two normalized definitions (either may be None)."""
-    return AppComparison(desired, live)
+    return AppComparison(desired, live, version, unset_fields)
 
 
 def _host_ports(app):

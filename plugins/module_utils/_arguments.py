@@ -31,6 +31,7 @@ def connection_argument_spec():
         client_key=dict(type="path", no_log=False),
         request_timeout=dict(type="float", default=30.0),
         retries=dict(type="int", default=3),
+        marathon_version=dict(type="str"),
     )
 
 

@@ -76,6 +76,7 @@ class AppExecutor(object):
 
     def run(self):
         request = self.request = AppRequest(self.module.params, self.module.no_log_values)
+        request.for_version(self.module.marathon_version)
         if request.rollback_to is not None:
             self.result["rollback_to"] = request.rollback_to
         live = self._read_live()

@@ -19,6 +19,13 @@ from ansible_collections.dcos.marathon.plugins.module_utils._arguments import (
 )
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 from ansible_collections.dcos.marathon.plugins.module_utils._http import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, HttpClient
+from ansible_collections.dcos.marathon.plugins.module_utils._versions import (
+    BASELINE,
+    cache_key,
+    parse_version,
+    version_problem,
+    version_text,
+)
 
 
 class MarathonModule:
@@ -53,6 +60,12 @@ class MarathonModule:
         if not HAS_REQUESTS:
             self._module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         self._client = None
+        self._version = None
+        self._version_used = None
+        self._version_learned = None
+        if self.params.get("marathon_version"):
+            # A pinned version is checked at once, whether the module needs it or not.
+            self.marathon_version  # pylint: disable=pointless-statement
 
     # ---- proxies ---------------------------------------------------------------------
 
@@ -77,10 +90,66 @@ class MarathonModule:
         self._module.warn(msg)
 
     def exit_json(self, **result):
-        self._module.exit_json(**result)
+        self._module.exit_json(**self._with_version(result))
 
     def fail_json(self, msg, **result):
-        self._module.fail_json(msg=msg, **result)
+        self._module.fail_json(msg=msg, **self._with_version(result))
+
+    def _with_version(self, result):
+        """The version the task worked with and, when it read it itself, the fact that lets the
+        next tasks on this cluster skip GET /v2/info (the action plugin passes it back)."""
+        if self._version_used is not None:
+            result.setdefault("marathon_version", self._version_used)
+        if self._version_learned is not None:
+            key = cache_key(self.params.get("marathon_url"))
+            facts = dict(result.get("ansible_facts") or {})
+            facts["marathon_versions"] = {key: self._version_learned}
+            result["ansible_facts"] = facts
+        return result
+
+    # ---- the Marathon version --------------------------------------------------------
+
+    @property
+    def marathon_version(self):
+        """(major, minor, patch) of the cluster's Marathon: the marathon_version option (which
+        the action plugin fills from the marathon_versions fact), else read once with GET /v2/info."""
+        if self._version is None:
+            self._version = self._resolve_version()
+            self._version_used = version_text(self._version)
+        return self._version
+
+    def _resolve_version(self):
+        pinned = self.params.get("marathon_version")
+        if pinned:
+            version = parse_version(pinned)
+            if version is None:
+                self._module.fail_json(msg="marathon_version '%s' is not a Marathon version such as 1.4.12 or 1.10"
+                                       % pinned, changed=False)
+            self._check_supported(version, "marathon_version '%s'" % pinned)
+            return version
+        try:
+            info = self.client.get_info()
+        except MarathonError as e:
+            if e.status != 403:
+                self.fail_from_error(e)
+            # A DC/OS user may read apps without being allowed to read /v2/info.
+            self.warn("Could not read the Marathon version (GET /v2/info answered 403); assuming Marathon %s. "
+                      "Set marathon_version (for example with module_defaults) to the cluster's version"
+                      % version_text(BASELINE))
+            return BASELINE
+        version = parse_version(info.get("version"))
+        if version is None:
+            self.warn("GET /v2/info reports version %r, which is not a Marathon version; assuming Marathon %s. "
+                      "Set marathon_version to the cluster's version" % (info.get("version"), version_text(BASELINE)))
+            return BASELINE
+        self._check_supported(version, "The cluster's Marathon (GET /v2/info)")
+        self._version_learned = str(info["version"])
+        return version
+
+    def _check_supported(self, version, source):
+        problem = version_problem(version)
+        if problem:
+            self._module.fail_json(msg="%s: %s" % (source, problem), changed=False)
 
     def app_id_param(self, name="app_id"):
         """The canonical form of the app id option ``name`` (None when unset); an id Marathon

@@ -135,21 +135,22 @@ def _plan_create(request):
         return _missing(request)
     count = _target_count(request, None)
     body = request.body(None, instances=count)
-    desired = normalize_app_definition(body)
-    return Plan(CREATE, comparison=compare_apps(desired, None), changes=["app (created)"], body=body,
+    desired = normalize_app_definition(body, request.version)
+    return Plan(CREATE, comparison=compare_apps(desired, None, request.version), changes=["app (created)"], body=body,
                 instances=body.get("instances", 1), app=body)
 
 
 def _plan_converge(request, live, count):
     """present, stopped and started on an existing app."""
     warnings = _kept_count_warning(request, live)
-    live_norm = normalize_app_definition(live)
+    live_norm = normalize_app_definition(live, request.version)
     if request.definition is None:
         if count is None or live.get("instances", 1) == count:
-            return Plan(NOTHING, comparison=compare_apps(live_norm, live_norm), app=live, warnings=warnings)
-        return _scale(live, live_norm, count)
+            return Plan(NOTHING, comparison=compare_apps(live_norm, live_norm, request.version), app=live,
+                        warnings=warnings)
+        return _scale(request, live, live_norm, count)
     body = request.body(live, instances=count)
-    comparison = compare_apps(request.normalized(body, live), live_norm)
+    comparison = compare_apps(request.normalized(body, live), live_norm, request.version, request.unset_fields)
     if not comparison.differs:
         return Plan(NOTHING, comparison=comparison, app=live, warnings=warnings)
     if comparison.resident_violations:
@@ -167,8 +168,8 @@ def _plan_converge(request, live, count):
                 instances=comparison.desired.get("instances", 1), app=comparison.desired, warnings=warnings)
 
 
-def _scale(live, live_norm, count):
-    comparison = compare_apps(dict(live_norm, instances=count), live_norm)
+def _scale(request, live, live_norm, count):
+    comparison = compare_apps(dict(live_norm, instances=count), live_norm, request.version)
     return Plan(SCALE, comparison=comparison, body={"instances": count}, partial=True, instances=count, app=live)
 
 
@@ -197,9 +198,10 @@ def _plan_restarted(request, live):
     if request.definition is not None:
         plan = _plan_converge(request, live, request.instances)
     elif target != live.get("instances"):
-        plan = _scale(live, normalize_app_definition(live), target)
+        plan = _scale(request, live, normalize_app_definition(live, request.version), target)
     else:
-        plan = Plan(NOTHING, comparison=compare_apps(normalize_app_definition(live), normalize_app_definition(live)))
+        live_norm = normalize_app_definition(live, request.version)
+        plan = Plan(NOTHING, comparison=compare_apps(live_norm, live_norm, request.version))
     if plan.action == REFUSE or plan.action == UPDATE or (plan.action == SCALE and was_stopped):
         # A config change replaced every task, and starting a stopped app launched new ones:
         # restarting them again would only roll fresh tasks (and a database) a second time.
@@ -220,8 +222,8 @@ def _plan_rollback(request, live, rollback):
                       % (version, request.app_id, ", ".join(str(v) for v in rollback.versions[:5]) or "none"))
     if rollback.definition is None:
         return refuse("Version '%s' of app '%s' could not be read; nothing was sent" % (version, request.app_id))
-    target = normalize_app_definition(rollback.definition)
-    comparison = compare_apps(target, normalize_app_definition(live))
+    target = normalize_app_definition(rollback.definition, request.version)
+    comparison = compare_apps(target, normalize_app_definition(live, request.version), request.version)
     if not comparison.differs:
         return Plan(NOTHING, comparison=comparison, app=live, version=version)
     if comparison.resident_violations:
@@ -239,4 +241,5 @@ def _plan_absent(request, live):
             "App '%s' has persistent volumes (%s); removing it destroys them and the data on them. Nothing was "
             "sent. Set allow_data_loss=true to remove it anyway, or use state=stopped to stop it and keep the "
             "data" % (request.app_id, paths))
-    return Plan(DELETE, comparison=compare_apps(None, normalize_app_definition(live)), changes=["app (removed)"])
+    return Plan(DELETE, comparison=compare_apps(None, normalize_app_definition(live, request.version), request.version),
+                changes=["app (removed)"])

@@ -220,6 +220,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
 )
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
 from ansible_collections.dcos.marathon.plugins.module_utils._module import MarathonModule
+from ansible_collections.dcos.marathon.plugins.module_utils._versions import BASELINE
 
 
 def has_labels(app, labels):
@@ -250,10 +251,10 @@ def failure_summary(failure):
     }
 
 
-def app_summary(app, deployments, redact_env, secret_env=()):
+def app_summary(app, deployments, redact_env, secret_env=(), version=BASELINE):
     app_id = app.get("id")
     info = app.get("versionInfo") or {}
-    definition = normalize_app_definition(app)
+    definition = normalize_app_definition(app, version)
     if redact_env:
         definition = mask_app(definition, secret_env)
     return {
@@ -313,7 +314,10 @@ def main():
             raw = client.list_apps(embed=["apps.lastTaskFailure"])
             raw = [a for a in raw if (prefix is None or a.get("id", "").startswith(prefix)) and has_labels(a, labels)]
         deployments = [d for d in client.get_deployments() if isinstance(d, dict)] if raw else []
-        apps = [app_summary(a, deployments, p["redact_env"], p["secret_env"]) for a in sorted(raw, key=lambda a: a.get("id", ""))]
+        # The version decides the defaults of the normalized definition; read only when there is an app.
+        version = module.marathon_version if raw else BASELINE
+        apps = [app_summary(a, deployments, p["redact_env"], p["secret_env"], version)
+                for a in sorted(raw, key=lambda a: a.get("id", ""))]
         if p["versions"]:
             for app in apps:
                 app["versions"] = client.get_app_versions(app["id"])

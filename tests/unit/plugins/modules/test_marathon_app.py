@@ -43,6 +43,9 @@ def server():
 @pytest.fixture
 def run(capsys):
     def _run(args):
+        # The version as the action plugin passes it once cached; marathon_version=None reads it.
+        args = dict(args)
+        args.setdefault("marathon_version", "1.10.26")
         with patch_module_args(args):
             with pytest.raises(SystemExit) as exc:
                 marathon_app.main()
