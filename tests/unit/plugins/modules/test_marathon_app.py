@@ -456,3 +456,60 @@ def test_rollback_check_mode_sends_no_write(server, run):
                      "_ansible_check_mode": True})
     assert code == 0 and out["changed"] is True and out["changes"] == ["mem"]
     assert server.writes() == []
+
+
+# ---- the Marathon version ----------------------------------------------------------------
+
+
+def test_version_read_once_with_v2_info_and_returned_as_fact(server, run):
+    server.add("GET", "/v2/info", 200, {"name": "marathon", "version": "1.6.585"})
+    server.add("GET", "/v2/apps/web", 200, live(maxLaunchDelaySeconds=3600))
+    code, out = run({"marathon_url": server.url + "/", "definition": DESIRED, "marathon_version": None})
+    assert code == 0 and out["changed"] is False, out
+    assert [(s["method"], s["path"]) for s in server.seen] == [("GET", "/v2/info"), ("GET", "/v2/apps/web")]
+    assert out["marathon_version"] == "1.6.585"
+    assert out["ansible_facts"] == {"marathon_versions": {server.url: "1.6.585"}}
+
+
+def test_a_given_version_sends_no_v2_info_and_no_fact(server, run):
+    server.add("GET", "/v2/apps/web", 200, live())
+    code, out = run({"marathon_url": server.url, "definition": DESIRED, "marathon_version": "1.10.26"})
+    assert code == 0 and out["changed"] is False
+    assert [s["path"] for s in server.seen] == ["/v2/apps/web"]
+    assert out["marathon_version"] == "1.10.26" and "ansible_facts" not in out
+
+
+def test_a_forbidden_v2_info_assumes_1_10_with_a_warning(server, run):
+    server.add("GET", "/v2/info", 403, {"message": "forbidden"})
+    server.add("GET", "/v2/apps/web", 200, live())
+    code, out = run({"marathon_url": server.url, "definition": DESIRED, "marathon_version": None})
+    assert code == 0 and out["changed"] is False
+    assert "ansible_facts" not in out and out["marathon_version"] == "1.10.26"
+    assert "Set marathon_version" in json.dumps(out.get("warnings")), out.get("warnings")
+
+
+@pytest.mark.parametrize("pinned,fragment", [("latest", "is not a Marathon version"), ("1.3.14", "older than 1.4")])
+def test_a_bad_version_fails_before_any_request(server, run, pinned, fragment):
+    code, out = run({"marathon_url": server.url, "definition": DESIRED, "marathon_version": pinned})
+    assert code == 1 and fragment in out["msg"] and "marathon_version" in out["msg"]
+    assert server.seen == []
+
+
+def test_a_field_the_version_does_not_know_is_refused_before_any_request(server, run):
+    code, out = run({"marathon_url": server.url, "definition": dict(DESIRED, tty=True), "marathon_version": "1.4"})
+    assert code == 1 and "definition.tty needs Marathon 1.5.0 or newer" in out["msg"]
+    assert server.seen == []
+
+
+def test_marathon_1_4_is_sent_the_old_networking_form(server, run):
+    server.add("GET", "/v2/apps/db", 404, {"message": "App '/db' does not exist"})
+    server.add("POST", "/v2/apps", 201, {"id": "/db", "deployments": [{"id": "dep-1"}], "version": "v1"})
+    definition = {"id": "/db", "networks": [{"mode": "container/bridge"}],
+                  "container": {"type": "DOCKER", "docker": {"image": "postgres:16"},
+                                "portMappings": [{"containerPort": 5432, "hostPort": 0}]}}
+    code, out = run({"marathon_url": server.url, "definition": definition, "marathon_version": "1.4.12",
+                     "wait": False})
+    posted = [s for s in server.seen if s["method"] == "POST"][0]["body"]
+    assert "networks" not in posted and "portMappings" not in posted["container"]
+    assert posted["container"]["docker"] == {"image": "postgres:16", "network": "BRIDGE",
+                                             "portMappings": [{"containerPort": 5432, "hostPort": 0}]}
