@@ -115,6 +115,8 @@ notes:
     and E(DCOS_PRIVATE_KEY)). Options given in the task are never mixed with the environment.
   - All connection options can be set once for a play with C(module_defaults) and the action group
     C(group/dcos.marathon.marathon).
-  - "Supported Marathon versions, with the DC/OS releases that shipped them: 1.4 (DC/OS 1.9), 1.5 (DC/OS 1.10),
-    1.6 (DC/OS 1.11), 1.7 (DC/OS 1.12), 1.8 (DC/OS 1.13), 1.9 (DC/OS 2.0), 1.10 (DC/OS 2.1) and 1.11 (DC/OS 2.2)."
+  - "Supported Marathon versions and the DC/OS releases that shipped them (Marathon builds):
+    1.4 - DC/OS 1.9 (1.4.2 to 1.4.12); 1.5 - DC/OS 1.10 (1.5.0 to 1.5.12); 1.6 - DC/OS 1.11 (1.6.322 to 1.6.585);
+    1.7 - DC/OS 1.12 (1.7.174 to 1.7.216); 1.8 - DC/OS 1.13 (1.8.180 to 1.8.242); 1.9 - DC/OS 2.0 (1.9.100 to
+    1.9.136); 1.10 - DC/OS 2.1 (1.10.17 to 1.10.36); 1.11 - DC/OS 2.2 (1.11.23, 1.11.24)."
 """

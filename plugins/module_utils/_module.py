@@ -65,7 +65,7 @@ class MarathonModule:
         self._version_learned = None
         if self.params.get("marathon_version"):
             # A pinned version is checked at once, whether the module needs it or not.
-            self.marathon_version  # pylint: disable=pointless-statement
+            self._resolve_version()
 
     # ---- proxies ---------------------------------------------------------------------
 

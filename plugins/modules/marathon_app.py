@@ -16,7 +16,27 @@ description:
     read-only fields dropped, C(128) equal to C(128.0), C(postgres) equal to C(/postgres), missing equal to
     empty, constraints and health checks compared as sets, a port V(0) matching any assigned port, C(role)
     compared only when set). When they match, nothing is sent; a task that changes nothing sends exactly one
-    GET (plus one login when a DC/OS user or service account is used).
+    GET (plus one login when a DC/OS user or service account is used, and one C(GET /v2/info) on the first
+    task of a play on a cluster, see O(marathon_version)).
+  - Works with Marathon 1.4 to 1.11 (DC/OS 1.9 to 2.2, see the notes). The cluster's version decides the
+    defaults the comparison fills (C(maxLaunchDelaySeconds) 3600 before 1.8, 300 from 1.8;
+    C(unreachableStrategy) C({300, 600}) on 1.4.0 to 1.4.8 and 1.5.0, C({0, 0}) otherwise, V(disabled) for
+    resident apps; no default port mapping for a bridge app on 1.4; C(ipProtocol) of C(MESOS_*) health checks
+    from 1.6; C(acceptedResourceRoles) kept as 1.9 keeps them; C(resourceLimits) on 1.10 compared only when
+    the live app shows it). C(delaySeconds) of C(HTTP), C(HTTPS) and C(TCP) health checks and C(ipProtocol)
+    of the other checks are never compared, since Marathon does not store them.
+  - When the definition does not set C(maxLaunchDelaySeconds) or C(unreachableStrategy), a live value that an
+    older Marathon's default left stored (3600, or C({300, 600})) counts as unchanged, so the first run after
+    a DC/OS upgrade does not restart the app.
+  - A field the cluster's Marathon does not know yet (it would drop it, and the app would differ on every
+    run) is refused before the app is read, naming the field and the first version that knows it:
+    C(tty) 1.5, C(container.volumes[].persistent.profileName) 1.6, C(executorResources) 1.6.352, C(check) and
+    C(container.linuxInfo) 1.8, C(container.linuxInfo.ipcInfo) and C(role) 1.9, C(resourceLimits) 1.10.
+  - Both networking forms are read in every version (C(networks) with C(container.portMappings), or the
+    Marathon 1.4 form C(container.docker.network) with C(container.docker.portMappings) and C(ipAddress)); a
+    definition that mixes them is refused. Marathon 1.4 reads only the old form, so the new one is sent to it
+    converted (one network, and bridge networking or port mappings only for C(DOCKER) containers); 1.5 and
+    later are sent the form the definition uses.
   - Apps with local persistent volumes (resident apps, such as a PostgreSQL database) are protected. Removing
     one needs O(allow_data_loss=true). A change Marathon refuses on such an app (its persistent volumes,
     C(cpus), C(mem), C(disk), C(gpus), host ports, C(requirePorts)) is found before any request is sent and
@@ -197,6 +217,8 @@ notes:
     step and actions, the task states and the last task failure.
   - After a connection error or an HTTP 502/503/504, a create or update is not sent again blindly; the app
     is read first and the request repeated only if the app is still absent or still differs.
+  - The action plugin of this module passes the version cached in the C(marathon_versions) fact for
+    O(marathon_url) as O(marathon_version), unless the task sets it.
 seealso:
   - module: dcos.marathon.marathon_app_info
   - module: dcos.marathon.marathon_task_info
@@ -338,6 +360,20 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+marathon_version:
+  description: The Marathon version the task worked with (O(marathon_version), or read with C(GET /v2/info)).
+  returned: when known
+  type: str
+  sample: "1.10.26"
+ansible_facts:
+  description: Facts set for the next tasks, when the task read the version itself.
+  returned: when the version was read with C(GET /v2/info)
+  type: dict
+  contains:
+    marathon_versions:
+      description: The version of each cluster, by O(marathon_url) (without a trailing slash).
+      type: dict
+      sample: {"https://dcos.example.com/service/marathon": "1.10.26"}
 app:
   description:
     - The app as C(GET /v2/apps/{id}) shows it after the change (with C(tasks), counts and C(deployments)),

@@ -15,6 +15,9 @@ description:
   - For each app it returns the definition in the normalized form that M(dcos.marathon.marathon_app)
     compares with, the task counters, the deployments in flight that touch the app, the last task
     failure and, on request, the list of stored versions.
+  - The normalized definition is made with the defaults of the cluster's Marathon version (1.4 to 1.11),
+    as M(dcos.marathon.marathon_app) makes it; the version is O(marathon_version), or read once per cluster
+    with C(GET /v2/info) when an app is found and returned as the C(marathon_versions) fact.
   - Read-only.
 author:
   - dcos.marathon maintainers (@dcos-marathon)
@@ -101,6 +104,20 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+marathon_version:
+  description: The Marathon version the definitions were normalized with.
+  returned: when known
+  type: str
+  sample: "1.10.26"
+ansible_facts:
+  description: Facts set for the next tasks, when the task read the version itself.
+  returned: when the version was read with C(GET /v2/info)
+  type: dict
+  contains:
+    marathon_versions:
+      description: The version of each cluster, by O(marathon_url) (without a trailing slash).
+      type: dict
+      sample: {"https://dcos.example.com/service/marathon": "1.10.26"}
 app:
   description: The app of O(app_id), as in RV(apps); V(null) when it does not exist.
   returned: when O(app_id) is set

@@ -13,6 +13,9 @@ version_added: 0.1.0
 description:
   - Lists the tasks of one Marathon app, or of all apps, the way C(dcos marathon task list) does
     (C(GET /v2/tasks), filtered by app id).
+  - The task list of every Marathon from 1.4 to 1.11 is read the same way (missing arrays and V(null)
+    timestamps of 1.4 and 1.5; a suspended task as C(TASK_STAGING) up to 1.7 and in its last terminal state
+    from 1.8), so this module never needs the version and sends no C(GET /v2/info).
   - For an app with local persistent volumes, a stopped instance keeps its reservation and its
     volume. Marathon still lists its task, without a start time; this module reports it with
     RV(tasks[].suspended=true), RV(tasks[].started_at=null) and the same
