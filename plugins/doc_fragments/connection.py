@@ -102,7 +102,7 @@ options:
         the fact C(marathon_versions) (a mapping of O(marathon_url) to version), and later tasks of the play on
         the same host and O(marathon_url) take it from there, so they send no C(GET /v2/info).
       - Set it (for example with C(module_defaults)) when the credentials may not read C(/v2/info), or to save
-        that one request. A fact cache that outlives a Marathon upgrade keeps the old version: clear it, or set
+        that one request. A fact cache that outlives a Marathon upgrade keeps the old version, so clear it, or set
         this option, after upgrading.
     type: str
 requirements:
