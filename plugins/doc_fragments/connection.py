@@ -98,7 +98,8 @@ options:
       - Version of the cluster's Marathon, for example V(1.4.12), V(1.6.585) or V(1.10.26); V(1.4) means the newest
         1.4 build that DC/OS shipped (see the table in the notes). It decides the defaults the app definitions are
         compared with, the fields the definition may use and, on 1.4, the networking form sent.
-      - Leave it unset to have the version read once per cluster with C(GET /v2/info). The module returns it as
+      - Leave it unset to have the version read once per cluster with C(GET /v2/info), by the first task that
+        needs it (one that writes; a task that changes nothing does not need it). The module returns it as
         the fact C(marathon_versions) (a mapping of O(marathon_url) to version), and later tasks of the play on
         the same host and O(marathon_url) take it from there, so they send no C(GET /v2/info).
       - Set it (for example with C(module_defaults)) when the credentials may not read C(/v2/info), or to save

@@ -24,6 +24,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._planner import (
     plan_app,
 )
 from ansible_collections.dcos.marathon.plugins.module_utils._tasks import summarize_counts, summarize_tasks
+from ansible_collections.dcos.marathon.plugins.module_utils._versions import assumed_from_app, uses_versioned_fields
 from ansible_collections.dcos.marathon.plugins.module_utils._wait import WaitTimeout, Waiter, app_condition_met
 
 # Plans made again after a lock cleared; more rounds mean someone keeps deploying the app.
@@ -76,12 +77,27 @@ class AppExecutor(object):
 
     def run(self):
         request = self.request = AppRequest(self.module.params, self.module.no_log_values)
-        request.for_version(self.module.marathon_version)
+        # The exact version costs a GET /v2/info unless pinned or cached. A plan that finds nothing
+        # to change does not need it (a no-change task stays one GET); a definition with fields
+        # some version does not know needs it before any other request.
+        version = self.module.known_marathon_version
+        if version is None and uses_versioned_fields(request.definition):
+            version = self.module.marathon_version
+        if version is not None:
+            request.for_version(version)
         if request.rollback_to is not None:
             self.result["rollback_to"] = request.rollback_to
         live = self._read_live()
+        if version is None:
+            request.for_version(assumed_from_app(live))
         for _round in range(MAX_LOCK_ROUNDS):
-            plan = plan_app(request, live, self._rollback_target(live))
+            rollback = self._rollback_target(live)
+            plan = plan_app(request, live, rollback)
+            if version is None and (plan.writes or plan.action == REFUSE):
+                # About to write (or refuse): plan again with the version the cluster reports.
+                version = self.module.marathon_version
+                request.for_version(version)
+                plan = plan_app(request, live, rollback)
             self._record(plan)
             try:
                 self._execute(plan, live)

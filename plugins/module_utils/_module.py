@@ -110,6 +110,13 @@ class MarathonModule:
     # ---- the Marathon version --------------------------------------------------------
 
     @property
+    def known_marathon_version(self):
+        """The version when it costs no request (pinned, or cached by the action plugin), else None."""
+        if self._version is None and self.params.get("marathon_version"):
+            return self.marathon_version
+        return self._version
+
+    @property
     def marathon_version(self):
         """(major, minor, patch) of the cluster's Marathon: the marathon_version option (which
         the action plugin fills from the marathon_versions fact), else read once with GET /v2/info."""

@@ -152,6 +152,26 @@ def _present(defn, field):
     return True
 
 
+# Keys only Marathon 1.4's hand-written JSON writer sends (1.5+ generate JSON from RAML).
+_WRITER_1_4_KEYS = ("storeUrls", "ipAddress", "ports", "uris")
+
+
+def assumed_from_app(app):
+    """The version to plan with before the exact one is known: 1.4 when ``app`` has the shape only
+    Marathon 1.4 writes, else the baseline. Good enough to find that nothing differs (old defaults
+    left stored count as unchanged on every version); a plan that writes or refuses is made again
+    with the version GET /v2/info reports."""
+    if isinstance(app, dict) and any(k in app for k in _WRITER_1_4_KEYS):
+        return NEWEST_SHIPPED[(1, 4)]
+    return BASELINE
+
+
+def uses_versioned_fields(defn):
+    """Whether ``defn`` sets a field some supported version does not know (so the exact
+    version must be known before any request)."""
+    return isinstance(defn, dict) and any(_present(defn, name) for name, _since in FIELDS_SINCE)
+
+
 def unknown_in_version(defn, version, field="definition"):
     """Messages naming the fields of ``defn`` that Marathon ``version`` does not know yet."""
     if not isinstance(defn, dict):

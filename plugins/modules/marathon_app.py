@@ -16,8 +16,10 @@ description:
     read-only fields dropped, C(128) equal to C(128.0), C(postgres) equal to C(/postgres), missing equal to
     empty, constraints and health checks compared as sets, a port V(0) matching any assigned port, C(role)
     compared only when set). When they match, nothing is sent; a task that changes nothing sends exactly one
-    GET (plus one login when a DC/OS user or service account is used, and one C(GET /v2/info) on the first
-    task of a play on a cluster, see O(marathon_version)).
+    GET (plus one login when a DC/OS user or service account is used). The exact Marathon version is read
+    (C(GET /v2/info), once per cluster, see O(marathon_version)) only by a task that writes or refuses, or whose
+    definition uses a field some version does not know; until then the comparison assumes the version the
+    live app's shape shows.
   - Works with Marathon 1.4 to 1.11 (DC/OS 1.9 to 2.2, see the notes). The cluster's version decides the
     defaults the comparison fills (C(maxLaunchDelaySeconds) 3600 before 1.8, 300 from 1.8;
     C(unreachableStrategy) C({300, 600}) on 1.4.0 to 1.4.8 and 1.5.0, C({0, 0}) otherwise, V(disabled) for
@@ -361,7 +363,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 marathon_version:
-  description: The Marathon version the task worked with (O(marathon_version), or read with C(GET /v2/info)).
+  description:
+    - The Marathon version the task worked with (O(marathon_version), cached by an earlier task, or read with
+      C(GET /v2/info)).
+    - A task that finds nothing to change does not need the exact version, so without O(marathon_version) or a
+      cached one it reads none and this is not returned.
   returned: when known
   type: str
   sample: "1.10.26"

@@ -461,14 +461,38 @@ def test_rollback_check_mode_sends_no_write(server, run):
 # ---- the Marathon version ----------------------------------------------------------------
 
 
-def test_version_read_once_with_v2_info_and_returned_as_fact(server, run):
-    server.add("GET", "/v2/info", 200, {"name": "marathon", "version": "1.6.585"})
+def test_a_no_change_task_needs_no_version(server, run):
+    # Old defaults left stored (3600) are no change on any version, so the exact one is not read.
     server.add("GET", "/v2/apps/web", 200, live(maxLaunchDelaySeconds=3600))
     code, out = run({"marathon_url": server.url + "/", "definition": DESIRED, "marathon_version": None})
+    assert code == 0 and out["changed"] is False, out
+    assert [(s["method"], s["path"]) for s in server.seen] == [("GET", "/v2/apps/web")]
+    assert "marathon_version" not in out and "ansible_facts" not in out
+
+
+def test_version_read_once_with_v2_info_and_returned_as_fact(server, run):
+    # tty is unknown before 1.5: the version is read before anything else.
+    server.add("GET", "/v2/info", 200, {"name": "marathon", "version": "1.6.585"})
+    server.add("GET", "/v2/apps/web", 200, live(maxLaunchDelaySeconds=3600, tty=True))
+    code, out = run({"marathon_url": server.url + "/", "definition": dict(DESIRED, tty=True),
+                     "marathon_version": None})
     assert code == 0 and out["changed"] is False, out
     assert [(s["method"], s["path"]) for s in server.seen] == [("GET", "/v2/info"), ("GET", "/v2/apps/web")]
     assert out["marathon_version"] == "1.6.585"
     assert out["ansible_facts"] == {"marathon_versions": {server.url: "1.6.585"}}
+
+
+def test_a_write_reads_the_version_before_sending(server, run):
+    server.add("GET", "/v2/apps/web", 200, live())
+    server.add("GET", "/v2/info", 200, {"name": "marathon", "version": "1.10.26"})
+    server.add("PUT", "/v2/apps/web", 200, {"deploymentId": "d1", "version": "2026-12-03T00:00:00.000Z"})
+    server.add("GET", "/v2/apps/web", 200, live(mem=64.0), sticky=True)
+    code, out = run({"marathon_url": server.url, "definition": dict(DESIRED, mem=64), "marathon_version": None,
+                     "wait": False})
+    assert code == 0 and out["changed"] is True, out
+    assert [(s["method"], s["path"]) for s in server.seen][:3] == [
+        ("GET", "/v2/apps/web"), ("GET", "/v2/info"), ("PUT", "/v2/apps/web?partialUpdate=false")]
+    assert out["marathon_version"] == "1.10.26"
 
 
 def test_a_given_version_sends_no_v2_info_and_no_fact(server, run):
@@ -487,8 +511,8 @@ def test_a_forbidden_v2_info_assumes_1_10_with_a_warning(server, run, monkeypatc
     except ImportError:  # ansible-core < 2.19 has no such switch
         pass
     server.add("GET", "/v2/info", 403, {"message": "forbidden"})
-    server.add("GET", "/v2/apps/web", 200, live())
-    code, out = run({"marathon_url": server.url, "definition": DESIRED, "marathon_version": None})
+    server.add("GET", "/v2/apps/web", 200, live(tty=True))
+    code, out = run({"marathon_url": server.url, "definition": dict(DESIRED, tty=True), "marathon_version": None})
     assert code == 0 and out["changed"] is False
     assert "ansible_facts" not in out and out["marathon_version"] == "1.10.26"
     assert "Set marathon_version" in json.dumps(out.get("warnings")), out.get("warnings")
