@@ -21,6 +21,7 @@ from .instances import HOST, InstanceTracker, run_effects, safe_call
 from .state import StateStore
 from .timestamps import VersionClock
 from .util import new_uuid
+from .versions import DEFAULT_VERSION, MarathonVersion
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,12 @@ MAX_VERSIONS = 50  # --zk_max_versions default
 
 class Cluster:
     def __init__(self, data_dir, *, agents: int = 1, time_scale: float = 1.0, mesos_role: str = "slave_public",
-                 bus: ev.EventBus | None = None, faults=None):
+                 bus: ev.EventBus | None = None, faults=None, marathon: MarathonVersion | None = None):
         self.data_dir = Path(data_dir)
         self.time_scale = float(time_scale)
         self.mesos_role = mesos_role
+        # the Marathon release whose readers, defaults and shapes this cluster reproduces
+        self.marathon = marathon or MarathonVersion.parse(DEFAULT_VERSION)
         self.bus = bus or ev.EventBus()
         self.faults = faults
         self.store = StateStore(self.data_dir)
