@@ -109,6 +109,11 @@ class Cluster:
         self.executor.restore(data)
         for rec in self.apps.values():
             self.clock.observe(rec["version"])
+        if self.marathon.has_roles:
+            # apps stored by a release before 1.9 have no role; 1.9's migration gives them --mesos_role.
+            # Every other stored value (e.g. maxLaunchDelaySeconds 3600) survives the upgrade as it is.
+            for rec in [*self.apps.values(), *(v for hist in self.versions.values() for v in hist)]:
+                rec["app"].setdefault("role", self.mesos_role)
         self._changed = True
 
     def to_state(self) -> dict:
