@@ -187,7 +187,7 @@ class LocalMarathon:
         label = fault.label if fault else None
         if fault is not None:
             if fault.kind in ("status", "leader_change"):
-                status, headers, fbody = fault.response(path)
+                status, headers, fbody = fault.response(path, self.marathon.no_leader_status)
                 return Response(status, fbody, headers), label, False
             if fault.kind == "drop":
                 raise Drop(label)
@@ -213,7 +213,7 @@ class LocalMarathon:
         except Drop:
             raise
         except ApiError as exc:
-            resp = Response(exc.status, exc.body, exc.headers)
+            resp = self._error_response(exc)
             if exc.status == 422 and method in ("POST", "PUT", "PATCH") and path.startswith("/v2/apps"):
                 self.apps.report_rejected_change(str(exc.body.get("message", "")))
         except Exception as exc:
@@ -311,7 +311,20 @@ class LocalMarathon:
                 return _not_allowed()
             return self.events(handler, params)
         # Jersey's NotFoundException is mapped to a 500 in 1.6+.
+        if self.marathon.unknown_route_is_404:
+            return json_error(404, f"URI not found: {path}")
         return json_error(500, "URI not found")
+
+    def _error_response(self, exc: ApiError) -> Response:
+        """An API error as this Marathon version answers it: before 1.6 mistyped JSON is a 400, before
+        1.9 a 404 carries no ``details``."""
+        status, body = exc.status, exc.body
+        if isinstance(body, dict):
+            if status == 422 and body.get("message") == "Invalid JSON":
+                status = self.marathon.invalid_json_status
+            if status == 404 and body.get("details") == [] and not self.marathon.not_found_has_details:
+                body = {k: v for k, v in body.items() if k != "details"}
+        return Response(status, body, exc.headers)
 
     def _abdicate(self):
         try:

@@ -159,6 +159,38 @@ class MarathonVersion:
     def sanitizes_accepted_roles(self) -> bool:
         return self.release[:2] == (1, 9)
 
+    # -- ids (section 6)
+
+    @property
+    def refuses_reserved_id_endings(self) -> bool:
+        """Ids ending in restart/tasks/versions: refused from 1.5.13, 1.6.585, 1.7.189 (backports) and 1.8."""
+        first_patch = {(1, 5): 13, (1, 6): 585, (1, 7): 189}.get(self.release[:2])
+        if first_patch is not None:
+            return self.patch >= first_patch
+        return self.at_least(1, 8)
+
+    # -- error answers (reference of 1.10, sections 1 and 2; versions reference section 5)
+
+    @property
+    def invalid_json_status(self) -> int:
+        """Well-formed JSON of the wrong types: 422 from 1.6, 400 before."""
+        return 422 if self.at_least(1, 6) else 400
+
+    @property
+    def not_found_has_details(self) -> bool:
+        """1.9+ render 404s of unknown apps/tasks with ``"details": []``; before, ``message`` only."""
+        return self.at_least(1, 9)
+
+    @property
+    def no_leader_status(self) -> int:
+        """No known leader: 502 from 1.7, 503 (same text) before."""
+        return 502 if self.at_least(1, 7) else 503
+
+    @property
+    def unknown_route_is_404(self) -> bool:
+        """<=1.5: 404 ``URI not found: <path>``; 1.6+ map Jersey's NotFoundException to 500."""
+        return not self.at_least(1, 6)
+
     # -- resident updates (section 6)
 
     @property

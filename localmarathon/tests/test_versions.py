@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from localmarathon.appdef.normalize import app_for_output, normalize_app
+from localmarathon.errors import ApiError
 from localmarathon.testing import Api, LocalMarathon
 from localmarathon.versions import MarathonVersion
 
@@ -337,3 +338,51 @@ def test_accepted_resource_roles_before_1_10(version, accepted):
     marathon_version = MarathonVersion.parse(version)
     app = normalize_app(body, mesos_role="slave_public", marathon=marathon_version)
     assert app["acceptedResourceRoles"] == accepted
+
+
+# ---------------------------------------------------------------------------------- error answers
+
+
+@pytest.mark.parametrize("version", MINORS)
+def test_error_answers(tmp_path, version):
+    """Mistyped JSON 400 before 1.6 (422 from 1.6), 404 details only from 1.9, unknown routes 404
+    before 1.6 (500 from 1.6) (the 1.10 reference, sections 1 and 2)."""
+    release = _release(version)
+    with marathon(tmp_path, version) as api:
+        typed = api.post("/v2/apps", json={"id": 5, "cmd": "sleep 1"})
+        missing = api.get("/v2/apps/nothing")
+        route = api.get("/v2/nothing")
+    assert typed.status_code == (422 if release >= (1, 6) else 400)
+    assert typed.json()["message"] == "Invalid JSON"
+    assert typed.json()["details"] == [{"path": "/id", "errors": ["error.expected.jsstring"]}]
+    assert missing.status_code == 404
+    expected = {"message": "App '/nothing' does not exist"}
+    assert missing.json() == (dict(expected, details=[]) if release >= (1, 9) else expected)
+    if release >= (1, 6):
+        assert (route.status_code, route.json()) == (500, {"message": "URI not found"})
+    else:
+        assert (route.status_code, route.json()) == (404, {"message": "URI not found: /v2/nothing"})
+
+
+@pytest.mark.parametrize("version, status", [("1.6", 503), ("1.7", 502), ("1.10", 502)])
+def test_no_leader_status(tmp_path, version, status):
+    with marathon(tmp_path, version) as api:
+        api.fault({"kind": "leader_change", "duration": 5})
+        r = api.get("/v2/apps")
+    assert r.status_code == status and "Could not determine the current leader" in r.text
+
+
+@pytest.mark.parametrize("version, refused", [
+    ("1.4", False), ("1.5.12", False), ("1.5.13", True), ("1.6.322", False), ("1.6", True),
+    ("1.7.174", False), ("1.7", True), ("1.8", True), ("1.11", True),
+])
+def test_reserved_id_endings(version, refused):
+    """Section 6: ids ending in restart/tasks/versions are refused from 1.5.13, 1.6.585, 1.7.189, 1.8."""
+    marathon_version = MarathonVersion.parse(version)
+    try:
+        normalize_app({"id": "/db/tasks", "cmd": "sleep 1"}, mesos_role="slave_public", marathon=marathon_version)
+    except ApiError as exc:
+        assert refused and exc.status == 422
+        assert "reserved keywords: restart, tasks, versions" in json.dumps(exc.body)
+    else:
+        assert not refused

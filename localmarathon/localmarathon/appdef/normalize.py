@@ -580,7 +580,7 @@ def normalize_app(raw, *, path_id=None, existing=None, partial=False, mesos_role
         raise ApiError(422, {"message": str(exc)})
     source.pop("version", None)  # read-only; silently ignored
 
-    app_id = resolve_app_id(body_id, path_id, pairs)
+    app_id = resolve_app_id(body_id, path_id, pairs, reserved_endings=marathon.refuses_reserved_id_endings)
     if pairs:
         raise not_valid(pairs)
     # Only reachable through updates: a full App has these dropped during migration.
