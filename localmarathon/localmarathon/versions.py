@@ -90,6 +90,18 @@ class MarathonVersion:
         return tuple(path for paths, since in _FIELDS_SINCE if self.release < since for path in paths)
 
     @property
+    def uri_archive_suffixes(self) -> tuple[str, ...]:
+        """``uris`` migrated to ``fetch`` get ``extract: true`` for these endings (section 2.9)."""
+        if self.at_least(1, 6):
+            return (".tar", ".tar.gz", ".tar.bz2", ".tar.xz", ".gz", ".tgz", ".tbz2", ".txz", ".zip")
+        return (".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz", ".zip")
+
+    @property
+    def archive_suffix_on_uri_path(self) -> bool:
+        """1.6+ match the suffix on the URI's path; 1.4/1.5 on the whole string."""
+        return self.at_least(1, 6)
+
+    @property
     def default_max_launch_delay(self) -> int:
         return 300 if self.at_least(1, 8) else 3600
 

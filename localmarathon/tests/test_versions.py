@@ -386,3 +386,37 @@ def test_reserved_id_endings(version, refused):
         assert "reserved keywords: restart, tasks, versions" in json.dumps(exc.body)
     else:
         assert not refused
+
+
+@pytest.mark.parametrize("version, extracted", [
+    ("1.5", {"a.tgz": True, "b.tar": False, "c.gz": False, "d.zip?x=1": False, "e.sh": False}),
+    ("1.6", {"a.tgz": True, "b.tar": True, "c.gz": True, "d.zip?x=1": True, "e.sh": False}),
+    ("1.10", {"a.tgz": True, "b.tar": True, "c.gz": True, "d.zip?x=1": True, "e.sh": False}),
+])
+def test_uris_archive_suffixes(version, extracted):
+    """Section 2.9: <=1.5 match 7 suffixes on the whole string; 1.6+ 9 suffixes on the URI path."""
+    marathon_version = MarathonVersion.parse(version)
+    app = normalize_app({"id": "/u", "cmd": "sleep 1", "uris": [f"http://h/{name}" for name in extracted]},
+                        mesos_role="slave_public", marathon=marathon_version)
+    assert {f["uri"].rsplit("/", 1)[1]: f["extract"] for f in app["fetch"]} == extracted
+
+
+HEALTHY_WEB = {"id": "/web", "instances": 1, "cpus": 0.1, "mem": 32,
+               "container": {"type": "DOCKER", "docker": {"image": "nginx", "network": "BRIDGE",
+                                                          "portMappings": [{"containerPort": 80}]}},
+               "healthChecks": [{"protocol": "HTTP", "path": "/", "gracePeriodSeconds": 30, "intervalSeconds": 2}]}
+
+
+@pytest.mark.parametrize("version", ["1.4", "1.6"])
+def test_health_results_in_tasks(tmp_path, version):
+    """Section 3: 1.4/1.5 write null for the health times that have not happened; 1.6+ omit them."""
+    with marathon(tmp_path, version) as api:
+        r = api.post("/v2/apps", json=HEALTHY_WEB)
+        assert r.status_code == 201, r.text
+        task = api.wait_running("/web", healthy=True, timeout=30)["tasks"][0]
+    result = task["healthCheckResults"][0]
+    assert result["alive"] is True and result["firstSuccess"] and result["lastSuccess"]
+    if version == "1.4":
+        assert result["lastFailure"] is None and result["lastFailureCause"] is None
+    else:
+        assert "lastFailure" not in result and "lastFailureCause" not in result

@@ -22,6 +22,7 @@ resident apps are refused ("Resident apps cannot have the role *"); DC/OS runs M
 from __future__ import annotations
 
 import copy
+from urllib.parse import urlsplit
 
 from ..errors import ApiError
 from ..versions import DEFAULT_VERSION, MarathonVersion
@@ -39,8 +40,6 @@ def _f(v):
 def _i(v):
     return int(v)
 
-
-_ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz", ".zip")
 
 _DOCKER_NETWORK_MODES = {"BRIDGE": "container/bridge", "USER": "container", "HOST": "host"}
 # --mesos_bridge_name default: an ipAddress naming it asks for bridge networking
@@ -134,9 +133,19 @@ def _readiness_with_default_codes(checks):
     return [dict(rc, httpStatusCodesForReady=rc.get("httpStatusCodesForReady") or [200]) for rc in checks]
 
 
-def _fetch_from_uris(uris, fetch):
+def _is_archive(uri, marathon):
+    text = uri
+    if marathon.archive_suffix_on_uri_path:
+        try:
+            text = urlsplit(uri).path
+        except ValueError:
+            pass
+    return text.endswith(marathon.uri_archive_suffixes)
+
+
+def _fetch_from_uris(uris, fetch, marathon):
     if uris and not fetch:
-        return [{"uri": u, "extract": u.endswith(_ARCHIVE_SUFFIXES), "executable": False, "cache": False}
+        return [{"uri": u, "extract": _is_archive(u, marathon), "executable": False, "cache": False}
                 for u in uris]
     if uris and fetch:
         raise _NormalizationError("cannot specify both uris and fetch fields")
@@ -178,7 +187,7 @@ def _migrate_full(app, marathon=MARATHON_1_10):
     """AppNormalization.forDeprecated for a full App. Returns a new dict."""
     app = copy.deepcopy(app)
     uris = app.pop("uris", None)
-    fetch = _fetch_from_uris(uris, app.get("fetch"))
+    fetch = _fetch_from_uris(uris, app.get("fetch"), marathon)
     if fetch is not None:
         app["fetch"] = fetch
     ip = app.pop("ipAddress", None)
@@ -224,11 +233,11 @@ def _migrate_full(app, marathon=MARATHON_1_10):
     return app
 
 
-def _migrate_update(update):
+def _migrate_update(update, marathon=MARATHON_1_10):
     """AppNormalization.forDeprecatedUpdates + forUpdates for an AppUpdate body."""
     update = copy.deepcopy(update)
     uris = update.pop("uris", None)
-    fetch = _fetch_from_uris(uris, update.get("fetch"))
+    fetch = _fetch_from_uris(uris, update.get("fetch"), marathon)
     if fetch is not None:
         update["fetch"] = fetch
     ip = update.pop("ipAddress", None)
@@ -570,7 +579,7 @@ def normalize_app(raw, *, path_id=None, existing=None, partial=False, mesos_role
         raise not_valid(pairs)
     try:
         if merging:
-            update = _migrate_update(body)
+            update = _migrate_update(body, marathon)
             source = _merge_update(existing, update)
             body_id = existing.get("id")
         else:
