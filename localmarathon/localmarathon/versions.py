@@ -223,6 +223,18 @@ class MarathonVersion:
         1.8+ show its last terminal state."""
         return not self.at_least(1, 8)
 
+    def task_id(self, instance_id: str, incarnation: int) -> str:
+        """1.8+: ``<app>.instance-<uuid>._app.<n>``; <=1.7: ``<app>.<uuid>``, a relaunch on the same
+        instance (resident) adding ``.<attempt>`` as 1.4.7-1.7 do."""
+        if self.at_least(1, 8):
+            return f"{instance_id}._app.{incarnation}"
+        task_id = instance_id.replace(".instance-", ".", 1)
+        return task_id if incarnation <= 1 else f"{task_id}.{incarnation}"
+
+    def health_instance_id(self, instance_id: str) -> str:
+        """The ``instanceId`` of a health result: 1.4/1.5 name instances ``<app>.marathon-<uuid>``."""
+        return instance_id.replace(".instance-", ".marathon-", 1) if self.legacy_task_writer else instance_id
+
     @property
     def task_has_role(self) -> bool:
         return self.at_least(1, 9)

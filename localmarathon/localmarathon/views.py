@@ -28,8 +28,12 @@ def task_json(cluster, inst: dict, service_ports: list | None = None) -> dict:
         state = "TASK_STAGING"
     else:
         state = inst.get("lastState") or task.get("state", "TASK_KILLED")
+    health = [dict(h) for h in (inst.get("health") or []) if h] if active else []
+    for h in health:
+        if "instanceId" in h:
+            h["instanceId"] = marathon.health_instance_id(h["instanceId"])
     out = {"appId": inst["appId"],
-           "healthCheckResults": [dict(h) for h in (inst.get("health") or []) if h] if active else [],
+           "healthCheckResults": health,
            "host": HOST, "id": task.get("id", f"{inst['id']}._app.{inst['incarnation']}"),
            "ipAddresses": [{"ipAddress": HOST, "protocol": "IPv4"}],
            "ports": list(task.get("ports", [])) if active else [],

@@ -5,6 +5,7 @@ writes and refuses apps and tasks the way the project's Marathon versions refere
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -210,6 +211,18 @@ def test_task_output_running_and_stopped(tmp_path, version):
         api.wait_deployment(r.json()["deploymentId"])
         stopped_app = api.app("/db")
         stopped = api.get("/v2/apps/db/tasks").json()["tasks"][0]
+        r = api.put("/v2/apps/db", json={"instances": 1})
+        api.wait_deployment(r.json()["deploymentId"])
+        relaunched = api.wait_running("/db", timeout=30)["tasks"][0]
+        killed = api.delete(f"/v2/apps/db/tasks/{relaunched['id']}")
+    # task ids (section 3): <app>.<uuid> (+ .<attempt> on a resident relaunch) before 1.8
+    if release >= (1, 8):
+        assert re.fullmatch(r"db\.instance-[0-9a-f-]{36}\._app\.1", running["id"])
+        assert relaunched["id"] == running["id"][:-1] + "2"
+    else:
+        assert re.fullmatch(r"db\.[0-9a-f-]{36}", running["id"])
+        assert relaunched["id"] == running["id"] + ".2"
+    assert killed.status_code == 200 and killed.json()["task"]["id"] == relaunched["id"]
     assert running["state"] == "TASK_RUNNING" and running["startedAt"] and running["stagedAt"]
     assert running["localVolumes"][0]["containerPath"] == "data"
     assert ("role" in running) == (release >= (1, 9))
@@ -418,5 +431,7 @@ def test_health_results_in_tasks(tmp_path, version):
     assert result["alive"] is True and result["firstSuccess"] and result["lastSuccess"]
     if version == "1.4":
         assert result["lastFailure"] is None and result["lastFailureCause"] is None
+        assert result["instanceId"].startswith("web.marathon-")
     else:
         assert "lastFailure" not in result and "lastFailureCause" not in result
+        assert result["instanceId"].startswith("web.instance-")
