@@ -671,6 +671,14 @@ def _legacy_port_mapping(pm, bridge):
     return out
 
 
+def _legacy_port_definition(port, protocol, name, labels):
+    out = {"port": port, "protocol": protocol}
+    if name is not None:
+        out["name"] = name
+    out["labels"] = dict(labels or {})
+    return out
+
+
 def _legacy_volume(v):
     if "persistent" in v:
         p = v["persistent"]
@@ -682,7 +690,7 @@ def _legacy_volume(v):
     return copy.deepcopy(v)
 
 
-def _legacy_container(app, network_mode, network_name):
+def _legacy_container(app, network_mode):
     """ContainerWriter: DOCKER carries the old networking keys; MESOS has no privileged/parameters."""
     c = app["container"]
     out = {"type": c["type"], "volumes": [_legacy_volume(v) for v in c["volumes"]]}
@@ -716,7 +724,7 @@ def _legacy_app_json(app, version, version_info):
            "constraints": copy.deepcopy(app.get("constraints") or []), "uris": [f["uri"] for f in fetch],
            "fetch": fetch, "storeUrls": [], "backoffSeconds": app["backoffSeconds"],
            "backoffFactor": app["backoffFactor"], "maxLaunchDelaySeconds": app["maxLaunchDelaySeconds"],
-           "container": _legacy_container(app, mode, network.get("name")) if "container" in app else None,
+           "container": _legacy_container(app, mode) if "container" in app else None,
            "healthChecks": [_legacy_health_check(hc) for hc in app.get("healthChecks") or []],
            "readinessChecks": copy.deepcopy(app.get("readinessChecks") or []),
            "dependencies": list(app.get("dependencies") or []),
@@ -736,12 +744,12 @@ def _legacy_app_json(app, version, version_info):
     out["killSelection"] = app["killSelection"]
     if not named_network:  # with an ipAddress, 1.4 writes none of ports/portDefinitions/requirePorts
         if mode == "host":
-            definitions = [{"port": pd["port"], "protocol": pd["protocol"], **({"name": pd["name"]} if "name" in pd else {}),
-                            "labels": dict(pd.get("labels") or {})} for pd in app.get("portDefinitions") or []]
+            definitions = [_legacy_port_definition(pd["port"], pd["protocol"], pd.get("name"), pd.get("labels"))
+                           for pd in app.get("portDefinitions") or []]
         else:
             service_ports = [pm["servicePort"] for pm in (app.get("container") or {}).get("portMappings") or []]
             # the stored default [{port 0, name default}] zipped with the service ports of the mappings
-            definitions = [{"port": port, "protocol": "tcp", **({"name": "default"} if i == 0 else {}), "labels": {}}
+            definitions = [_legacy_port_definition(port, "tcp", "default" if i == 0 else None, None)
                            for i, port in enumerate(service_ports or [0])]
         out["ports"] = [d["port"] for d in definitions]
         out["portDefinitions"] = definitions
