@@ -6,9 +6,11 @@ import argparse
 import logging
 import sys
 
+from .versions import DEFAULT_VERSION, SUPPORTED_MINORS, MarathonVersion
+
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="localmarathon", description="A local Marathon 1.10 API server.")
+    p = argparse.ArgumentParser(prog="localmarathon", description="A local Marathon API server.")
     p.add_argument("--host", default="127.0.0.1", help="listen address (only 127.0.0.1 is allowed)")
     p.add_argument("--port", type=int, default=8080, help="listen port; 0 picks a free one")
     p.add_argument("--data-dir", required=True, help="state, sandboxes, volumes and requests.jsonl")
@@ -22,12 +24,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="divide every configured duration (health checks, backoff, kill grace) by X")
     p.add_argument("--mesos-role", default="slave_public",
                    help="Marathon's --mesos_role (default slave_public, as on DC/OS; '*' like OSS Marathon)")
+    p.add_argument("--marathon-version", default=DEFAULT_VERSION,
+                   help=f"the Marathon release to reproduce: {SUPPORTED_MINORS} (default {DEFAULT_VERSION}), or a full"
+                        " patch version such as 1.4.5 for that patch's defaults")
     p.add_argument("--log-level", default="INFO", help="log level of stderr logging")
     return p
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        MarathonVersion.parse(args.marathon_version)
+    except ValueError as exc:
+        print(f"localmarathon: --marathon-version: {exc}", file=sys.stderr)
+        return 2
     if args.agents < 1:
         print("localmarathon: --agents must be >= 1", file=sys.stderr)
         return 2

@@ -105,7 +105,7 @@ class AppService:
             parse_api_timestamp(version)
             for v in c.versions.get(app_id, []):
                 if v["version"] == version or _same_instant(v["version"], version):
-                    return app_for_output(v["app"], v["version"], v["versionInfo"])
+                    return app_for_output(v["app"], v["version"], v["versionInfo"], c.marathon)
         raise ApiError(404, {"message": f"App '{app_id}' does not exist in version {version}", "details": []})
 
     def app_tasks(self, app_id: str) -> list:
@@ -163,7 +163,7 @@ class AppService:
             c.publish(ev.api_post(client_ip=client_ip, uri="/v2/apps", app_definition=app))
             rec = c.apps[app_id]
             # the canonical app with zero counts and its deployment; no versionInfo, no tasks
-            out = app_for_output(rec["app"], rec["version"], None)
+            out = app_for_output(rec["app"], rec["version"], None, c.marathon)
             out.update({"tasksStaged": 0, "tasksRunning": 0, "tasksHealthy": 0, "tasksUnhealthy": 0,
                         "deployments": [{"id": dep.id}]})
         return out, dep
@@ -235,14 +235,14 @@ class AppService:
         comes from the body); ``rec`` is the stored record of the app, if any."""
         existing = rec["app"] if rec else None
         app = normalize_app(raw, path_id=app_id, existing=existing, partial=partial and rec is not None,
-                               mesos_role=self.mesos_role)
+                               mesos_role=self.mesos_role, marathon=self.cluster.marathon)
         if rec is None:
             if app["id"] in self.cluster.apps:
                 raise ApiError(409, {"message": f"An app with id [{app['id']}] already exists."})
             if check_group_clash:
                 self._refuse_group_clash(app["id"])
         else:
-            validate_resident_update(existing, app, force=force)
+            validate_resident_update(existing, app, force=force, marathon=self.cluster.marathon)
         used = self._used_service_ports(exclude=app["id"]) | set(also_used)
         return assign_service_ports(app, used, existing)
 
@@ -255,7 +255,7 @@ class AppService:
         if target is None:
             parse_api_timestamp(version)
             raise not_found_app(app_id, details=False)
-        validate_resident_update(rec["app"], target, force=force)
+        validate_resident_update(rec["app"], target, force=force, marathon=self.cluster.marathon)
         return self.executor.deploy({app_id: dict(target)}, force=force)
 
     def _refuse_group_clash(self, app_id: str) -> None:

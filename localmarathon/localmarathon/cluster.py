@@ -21,6 +21,7 @@ from .instances import HOST, InstanceTracker, run_effects, safe_call
 from .state import StateStore
 from .timestamps import VersionClock
 from .util import new_uuid
+from .versions import DEFAULT_VERSION, MarathonVersion
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,12 @@ MAX_VERSIONS = 50  # --zk_max_versions default
 
 class Cluster:
     def __init__(self, data_dir, *, agents: int = 1, time_scale: float = 1.0, mesos_role: str = "slave_public",
-                 bus: ev.EventBus | None = None, faults=None):
+                 bus: ev.EventBus | None = None, faults=None, marathon: MarathonVersion | None = None):
         self.data_dir = Path(data_dir)
         self.time_scale = float(time_scale)
         self.mesos_role = mesos_role
+        # the Marathon release whose readers, defaults and shapes this cluster reproduces
+        self.marathon = marathon or MarathonVersion.parse(DEFAULT_VERSION)
         self.bus = bus or ev.EventBus()
         self.faults = faults
         self.store = StateStore(self.data_dir)
@@ -106,6 +109,11 @@ class Cluster:
         self.executor.restore(data)
         for rec in self.apps.values():
             self.clock.observe(rec["version"])
+        if self.marathon.has_roles:
+            # apps stored by a release before 1.9 have no role; 1.9's migration gives them --mesos_role.
+            # Every other stored value (e.g. maxLaunchDelaySeconds 3600) survives the upgrade as it is.
+            for rec in [*self.apps.values(), *(v for hist in self.versions.values() for v in hist)]:
+                rec["app"].setdefault("role", self.mesos_role)
         self._changed = True
 
     def to_state(self) -> dict:

@@ -144,8 +144,12 @@ class Fault:
             return f"{self.kind}:{self.app_id}"
         return self.kind
 
-    def response(self, path: str):
+    def response(self, path: str, no_leader_status: int = 502):
+        """``no_leader_status``: 502 (Marathon 1.7+) or 503 (before), the same Jetty page."""
         if self.kind == "leader_change":
+            if no_leader_status != 502:
+                return (no_leader_status, {"Content-Type": "text/html;charset=iso-8859-1"},
+                        jetty_error_page(no_leader_status, LEADER_UNKNOWN, path))
             return status_response(502, path)
         if self.kind == "status":
             return status_response(self.status, path, self.spec.get("message"))

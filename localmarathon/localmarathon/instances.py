@@ -316,7 +316,7 @@ class InstanceTracker:
         self.next_offer_at.pop(inst["id"], None)
         self.declined.pop(inst["appId"], None)  # a new launch attempt starts a new summary
         inst["incarnation"] += 1
-        task_id = f"{inst['id']}._app.{inst['incarnation']}"
+        task_id = c.marathon.task_id(inst["id"], inst["incarnation"])
         if res is None and inst.get("task") is not None:
             inst["agentId"] = self._pick_agent()  # only resident instances are pinned to an agent
         volumes = {}

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import MARATHON_VERSION, __version__
+from . import __version__
 from . import events as ev
 from .faults import FaultInjector
 from .appdef.schema import parse_json_body
@@ -30,6 +30,7 @@ from .deployments import Deployment
 from .cluster import Cluster
 from .errors import ApiError
 from .util import parse_bool
+from .versions import MarathonVersion
 
 log = logging.getLogger("localmarathon")
 
@@ -97,7 +98,7 @@ class LocalMarathon:
     """Everything one server process serves (the handler delegates here)."""
 
     def __init__(self, *, data_dir, agents=1, auth="none", auth_config=None, time_scale=1.0,
-                 mesos_role="slave_public", tls=False):
+                 mesos_role="slave_public", tls=False, marathon_version=None):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.time_scale = float(time_scale)
@@ -109,7 +110,9 @@ class LocalMarathon:
         if auth == "dcos":
             from .auth import Authenticator
             self.auth = Authenticator(auth_config, key_file=self.data_dir / "auth-signing-key.pem")
+        self.marathon = MarathonVersion.parse(marathon_version)
         self.cluster = Cluster(self.data_dir, agents=agents, time_scale=self.time_scale, mesos_role=mesos_role,
+                               marathon=self.marathon,
                                bus=self.bus, faults=self.faults)
         self.apps = AppService(self.cluster, mesos_role=mesos_role)
         self.base_url = ""
@@ -184,7 +187,7 @@ class LocalMarathon:
         label = fault.label if fault else None
         if fault is not None:
             if fault.kind in ("status", "leader_change"):
-                status, headers, fbody = fault.response(path)
+                status, headers, fbody = fault.response(path, self.marathon.no_leader_status)
                 return Response(status, fbody, headers), label, False
             if fault.kind == "drop":
                 raise Drop(label)
@@ -210,7 +213,7 @@ class LocalMarathon:
         except Drop:
             raise
         except ApiError as exc:
-            resp = Response(exc.status, exc.body, exc.headers)
+            resp = self._error_response(exc)
             if exc.status == 422 and method in ("POST", "PUT", "PATCH") and path.startswith("/v2/apps"):
                 self.apps.report_rejected_change(str(exc.body.get("message", "")))
         except Exception as exc:
@@ -308,7 +311,20 @@ class LocalMarathon:
                 return _not_allowed()
             return self.events(handler, params)
         # Jersey's NotFoundException is mapped to a 500 in 1.6+.
+        if self.marathon.unknown_route_is_404:
+            return json_error(404, f"URI not found: {path}")
         return json_error(500, "URI not found")
+
+    def _error_response(self, exc: ApiError) -> Response:
+        """An API error as this Marathon version answers it: before 1.6 mistyped JSON is a 400, before
+        1.9 a 404 carries no ``details``."""
+        status, body = exc.status, exc.body
+        if isinstance(body, dict):
+            if status == 422 and body.get("message") == "Invalid JSON":
+                status = self.marathon.invalid_json_status
+            if status == 404 and body.get("details") == [] and not self.marathon.not_found_has_details:
+                body = {k: v for k, v in body.items() if k != "details"}
+        return Response(status, body, exc.headers)
 
     def _abdicate(self):
         try:
@@ -330,8 +346,8 @@ class LocalMarathon:
 
     def info(self) -> Response:
         port = int(self.base_url.rsplit(":", 1)[-1]) if self.base_url else 0
-        return Response(200, {
-            "name": "marathon", "version": MARATHON_VERSION, "buildref": f"localmarathon-{__version__}",
+        body = {
+            "name": "marathon", "version": self.marathon.reported, "buildref": f"localmarathon-{__version__}",
             "elected": True, "leader": self.leader, "frameworkId": self.apps.framework_id,
             "marathon_config": {
                 "checkpoint": True, "executor": "//cmd", "failover_timeout": 604800,
@@ -346,7 +362,12 @@ class LocalMarathon:
                                  "zk_max_node_size": 1024000, "zk_max_versions": 50,
                                  "zk_session_timeout": 10000, "zk_timeout": 10000},
             "http_config": {"http_port": 0 if self.tls else port, "https_port": port if self.tls else 8443},
-        })
+        }
+        if self.marathon.info_has_event_subscriber:
+            # 1.4 still lists the (removed in 1.5) HTTP callback subscribers; none are configured here
+            body = {**{k: v for k, v in body.items() if k != "http_config"}, "event_subscriber": None,
+                    "http_config": body["http_config"]}
+        return Response(200, body)
 
     # ------------------------------------------------------------------ groups (read-only)
 
@@ -741,7 +762,8 @@ def serve(args) -> int:
         return 2
     try:
         lm = LocalMarathon(data_dir=args.data_dir, agents=args.agents, auth=args.auth, auth_config=auth_config,
-                           time_scale=args.time_scale, mesos_role=args.mesos_role, tls=ctx is not None)
+                           time_scale=args.time_scale, mesos_role=args.mesos_role, tls=ctx is not None,
+                           marathon_version=args.marathon_version)
     except ValueError as exc:
         print(f"localmarathon: {exc}", file=sys.stderr)
         return 2
@@ -759,8 +781,8 @@ def serve(args) -> int:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     thread.start()
     print(f"localmarathon ready {lm.base_url}", flush=True)
-    log.info("localmarathon %s serving %s (data %s, %d agent(s), time scale %g)", __version__, lm.base_url,
-             args.data_dir, args.agents, args.time_scale)
+    log.info("localmarathon %s serving %s as Marathon %s (data %s, %d agent(s), time scale %g)", __version__,
+             lm.base_url, lm.marathon.reported, args.data_dir, args.agents, args.time_scale)
     while not stop.wait(0.5):
         pass
     log.info("stopping: killing every task")

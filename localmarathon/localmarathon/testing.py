@@ -32,9 +32,11 @@ class LocalMarathonError(RuntimeError):
 
 class LocalMarathon:
     def __init__(self, data_dir, agents: int = 1, auth: str = "none", auth_config=None, tls=None,
-                 time_scale: float = 1.0, mesos_role: str | None = None, extra_args=(), startup_timeout: float = 30):
+                 time_scale: float = 1.0, mesos_role: str | None = None, extra_args=(), startup_timeout: float = 30,
+                 marathon_version: str | None = None):
         """``auth_config``: dict (written to DATA/auth-config.json) or a file path; ``tls``: (cert, key)
-        paths or {"cert": ..., "key": ...}; ``mesos_role``: None keeps the server's default."""
+        paths or {"cert": ..., "key": ...}; ``mesos_role``: None keeps the server's default;
+        ``marathon_version``: the Marathon release to reproduce ("1.4", "1.4.5", ...; None = 1.10)."""
         self.data_dir = Path(data_dir).absolute()
         self.agents = agents
         self.auth = auth
@@ -42,6 +44,7 @@ class LocalMarathon:
         self.tls = tls
         self.time_scale = time_scale
         self.mesos_role = mesos_role
+        self.marathon_version = marathon_version
         self.extra_args = list(extra_args)
         self.startup_timeout = startup_timeout
         self.url: str | None = None
@@ -67,6 +70,8 @@ class LocalMarathon:
             cmd += ["--tls-cert", str(Path(cert).absolute()), "--tls-key", str(Path(key).absolute())]
         if self.mesos_role is not None:
             cmd += ["--mesos-role", self.mesos_role]
+        if self.marathon_version is not None:
+            cmd += ["--marathon-version", str(self.marathon_version)]
         return cmd + self.extra_args
 
     def _hold_port(self) -> None:

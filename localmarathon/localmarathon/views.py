@@ -14,27 +14,68 @@ from .timestamps import format_timestamp
 
 
 def task_json(cluster, inst: dict, service_ports: list | None = None) -> dict:
-    """A task object; a task that is not active is shown the way Marathon 1.8-1.10 show the task of
-    a suspended resident instance."""
+    """A task object as ``cluster.marathon`` writes it. The task of a stopped resident instance is
+    TASK_STAGING without timestamps on <=1.7 (its condition is Reserved) and keeps its last terminal
+    state on 1.8+."""
+    marathon = cluster.marathon
     task = inst.get("task") or {}
     app = cluster.app_definition(inst["appId"], inst["runVersion"]) or {}
     role = (inst.get("reservation") or {}).get("role") or app.get("role", cluster.mesos_role)
     active = is_active(task)
+    if active:
+        state = task.get("state")
+    elif marathon.stopped_resident_task_staging:
+        state = "TASK_STAGING"
+    else:
+        state = inst.get("lastState") or task.get("state", "TASK_KILLED")
+    health = [dict(h) for h in (inst.get("health") or []) if h] if active else []
+    for h in health:
+        if "instanceId" in h:
+            h["instanceId"] = marathon.health_instance_id(h["instanceId"])
     out = {"appId": inst["appId"],
-           "healthCheckResults": [dict(h) for h in (inst.get("health") or []) if h] if active else [],
+           "healthCheckResults": health,
            "host": HOST, "id": task.get("id", f"{inst['id']}._app.{inst['incarnation']}"),
            "ipAddresses": [{"ipAddress": HOST, "protocol": "IPv4"}],
            "ports": list(task.get("ports", [])) if active else [],
            "servicePorts": list(service_ports or []),
            "slaveId": inst["agentId"],
-           "state": task.get("state") if active else (inst.get("lastState") or task.get("state", "TASK_KILLED"))}
+           "state": state}
     if active:
         out["stagedAt"] = task["stagedAt"]
         if task.get("startedAt"):
             out["startedAt"] = task["startedAt"]
         out["version"] = task["version"]
     out["localVolumes"] = [dict(v) for v in (inst.get("reservation") or {}).get("volumes", [])]
-    out["role"] = role
+    if marathon.task_has_role:
+        out["role"] = role
+    if marathon.legacy_task_writer:
+        return _legacy_task_json(out, active)
+    return out
+
+
+_LEGACY_HEALTH_OPTIONALS = ("firstSuccess", "lastSuccess", "lastFailure", "lastFailureCause")
+
+
+def _legacy_task_json(task: dict, active: bool) -> dict:
+    """1.4/1.5's hand-written task writer: id and state first; timestamps, ports and version only for
+    an active task (startedAt may be null); arrays only when non-empty, ``localVolumes`` only with a
+    reservation; health results carry null for what has not happened yet."""
+    out = {"id": task["id"], "state": task["state"]}
+    if active:
+        out["startedAt"] = task.get("startedAt")
+        out["stagedAt"] = task["stagedAt"]
+        out["ports"] = task["ports"]
+        out["version"] = task["version"]
+    if active and task["ipAddresses"]:
+        out["ipAddresses"] = task["ipAddresses"]
+    if task["localVolumes"]:
+        out["localVolumes"] = task["localVolumes"]
+    out.update(appId=task["appId"], slaveId=task["slaveId"], host=task["host"])
+    if task["servicePorts"]:
+        out["servicePorts"] = task["servicePorts"]
+    if task["healthCheckResults"]:
+        out["healthCheckResults"] = [{**{k: None for k in _LEGACY_HEALTH_OPTIONALS}, **h}
+                                     for h in task["healthCheckResults"]]
     return out
 
 
@@ -76,7 +117,7 @@ def counts(cluster, app_id: str) -> dict:
 def app_info(cluster, app_id: str, embed: set[str], *, tasks_default: bool = False) -> dict:
     """An app with its counts and deployments, plus the embeds asked for."""
     rec = cluster.apps[app_id]
-    out = app_for_output(rec["app"], rec["version"], rec["versionInfo"])
+    out = app_for_output(rec["app"], rec["version"], rec["versionInfo"], cluster.marathon)
     out.update(counts(cluster, app_id))
     out["deployments"] = [{"id": d.id} for d in cluster.executor.deployments.values() if app_id in d.affected_apps]
     if "readiness" in embed:
@@ -113,5 +154,5 @@ def queue_json(cluster) -> list[dict]:
                     "delay": {"timeLeftSeconds": int(math.ceil(left)), "overdue": left <= 0},
                     "since": tracker.queue_since.get(app_id, format_timestamp(now)),
                     "processedOffersSummary": offers,
-                    "app": app_for_output(rec["app"], rec["version"], rec["versionInfo"])})
+                    "app": app_for_output(rec["app"], rec["version"], rec["versionInfo"], cluster.marathon)})
     return out

@@ -31,8 +31,9 @@ def _resolve(segments, base_segments):
     return out
 
 
-def id_violations(raw_id, path="/id"):
-    """Semantic id checks on the id as written (before . / .. are resolved)."""
+def id_violations(raw_id, path="/id", reserved_endings=True):
+    """Semantic id checks on the id as written (before . / .. are resolved); ``reserved_endings``:
+    whether the release refuses ids ending in restart/tasks/versions."""
     problems = []
     segments = split_id(raw_id)
     for seg in segments:
@@ -40,7 +41,7 @@ def id_violations(raw_id, path="/id"):
         if not _ID_SEGMENT_RE.fullmatch(seg):
             problems.append((path, f"must fully match regular expression '{ID_SEGMENT_PATTERN}'"))
             break
-    if segments and segments[-1] in _RESERVED_ENDINGS[:3]:
+    if reserved_endings and segments and segments[-1] in _RESERVED_ENDINGS[:3]:
         problems.append((path, _RESERVED_MSG))
     return problems
 
@@ -64,9 +65,9 @@ def canonical_id(raw_id, base="/"):
     return "/" + "/".join(segments)
 
 
-def resolve_app_id(body_id, path_id, pairs):
+def resolve_app_id(body_id, path_id, pairs, reserved_endings=True):
     raw = path_id if path_id is not None else body_id
-    problems = id_violations(raw)
+    problems = id_violations(raw, reserved_endings=reserved_endings)
     pairs.extend(problems)
     segments = _resolve(split_id(raw), [])
     if not segments:

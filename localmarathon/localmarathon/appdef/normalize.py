@@ -22,11 +22,15 @@ resident apps are refused ("Resident apps cannot have the role *"); DC/OS runs M
 from __future__ import annotations
 
 import copy
+from urllib.parse import urlsplit
 
 from ..errors import ApiError
+from ..versions import DEFAULT_VERSION, MarathonVersion
 from .ids import absolute_id, resolve_app_id
 from .schema import check_app_json, not_valid, volume_kind
 from .validation import valid_roles, validate_app, validate_old_api
+
+MARATHON_1_10 = MarathonVersion.parse(DEFAULT_VERSION)
 
 
 def _f(v):
@@ -36,8 +40,6 @@ def _f(v):
 def _i(v):
     return int(v)
 
-
-_ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz", ".zip")
 
 _DOCKER_NETWORK_MODES = {"BRIDGE": "container/bridge", "USER": "container", "HOST": "host"}
 # --mesos_bridge_name default: an ipAddress naming it asks for bridge networking
@@ -131,9 +133,19 @@ def _readiness_with_default_codes(checks):
     return [dict(rc, httpStatusCodesForReady=rc.get("httpStatusCodesForReady") or [200]) for rc in checks]
 
 
-def _fetch_from_uris(uris, fetch):
+def _is_archive(uri, marathon):
+    text = uri
+    if marathon.archive_suffix_on_uri_path:
+        try:
+            text = urlsplit(uri).path
+        except ValueError:
+            pass
+    return text.endswith(marathon.uri_archive_suffixes)
+
+
+def _fetch_from_uris(uris, fetch, marathon):
     if uris and not fetch:
-        return [{"uri": u, "extract": u.endswith(_ARCHIVE_SUFFIXES), "executable": False, "cache": False}
+        return [{"uri": u, "extract": _is_archive(u, marathon), "executable": False, "cache": False}
                 for u in uris]
     if uris and fetch:
         raise _NormalizationError("cannot specify both uris and fetch fields")
@@ -144,11 +156,38 @@ def _has_non_host(networks):
     return any(n.get("mode", "container") != "host" for n in networks or [])
 
 
-def _migrate_full(app):
+def _without_unread_fields(raw, marathon):
+    """The body as this release's JSON readers see it: fields it does not know are never read
+    (``role`` before 1.9, ``tty`` before 1.5, ...), nor, on 1.4, the 1.5 networking fields."""
+    if not isinstance(raw, dict):
+        return raw
+    paths = list(marathon.unknown_fields())
+    if marathon.old_networking_only:
+        paths += ["networks", "container.portMappings"]
+    if not paths:
+        return raw
+    body = copy.deepcopy(raw)
+    for path in paths:
+        if path == "persistent.profileName":
+            volumes = (body.get("container") or {}).get("volumes") if isinstance(body.get("container"), dict) else None
+            for v in volumes if isinstance(volumes, list) else []:
+                if isinstance(v, dict) and isinstance(v.get("persistent"), dict):
+                    v["persistent"].pop("profileName", None)
+            continue
+        *parents, leaf = path.split(".")
+        node = body
+        for key in parents:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    return body
+
+
+def _migrate_full(app, marathon=MARATHON_1_10):
     """AppNormalization.forDeprecated for a full App. Returns a new dict."""
     app = copy.deepcopy(app)
     uris = app.pop("uris", None)
-    fetch = _fetch_from_uris(uris, app.get("fetch"))
+    fetch = _fetch_from_uris(uris, app.get("fetch"), marathon)
     if fetch is not None:
         app["fetch"] = fetch
     ip = app.pop("ipAddress", None)
@@ -175,7 +214,9 @@ def _migrate_full(app):
         if not non_host:
             container.pop("portMappings", None)
         elif container.get("portMappings") is None:
-            container["portMappings"] = [{"containerPort": 0, "name": "default"}]
+            # 1.4 has no default mapping: a BRIDGE app without mappings has none
+            container["portMappings"] = [{"containerPort": 0, "name": "default"}] \
+                if marathon.default_bridge_port_mapping else []
         if non_host and migrated is not None:
             missing = len(migrated) - len(container["portMappings"])
             if missing > 0:
@@ -184,19 +225,19 @@ def _migrate_full(app):
 
     # For a full App the portIndex default applies only when the request itself listed port
     # definitions (not `ports`) or the container ends up with port mappings.
-    if app.get("healthChecks") and (raw_port_definitions or (container is not None
-                                                            and container.get("portMappings") is not None)):
+    if app.get("healthChecks") and (marathon.port_index_for_every_check or raw_port_definitions
+                                    or (container is not None and container.get("portMappings") is not None)):
         app["healthChecks"] = _health_checks_with_port_index(app["healthChecks"])
     if app.get("readinessChecks"):
         app["readinessChecks"] = _readiness_with_default_codes(app["readinessChecks"])
     return app
 
 
-def _migrate_update(update):
+def _migrate_update(update, marathon=MARATHON_1_10):
     """AppNormalization.forDeprecatedUpdates + forUpdates for an AppUpdate body."""
     update = copy.deepcopy(update)
     uris = update.pop("uris", None)
-    fetch = _fetch_from_uris(uris, update.get("fetch"))
+    fetch = _fetch_from_uris(uris, update.get("fetch"), marathon)
     if fetch is not None:
         update["fetch"] = fetch
     ip = update.pop("ipAddress", None)
@@ -398,7 +439,7 @@ _OUTPUT_ORDER = (
 )
 
 
-def _build_canonical(a, app_id, mesos_role):
+def _build_canonical(a, app_id, mesos_role, marathon=MARATHON_1_10):
     """Defaults and the canonical key order/omission rules; no validation."""
     networks = [_canon_network(n) for n in (a.get("networks") or [{"mode": "host"}])]
     host = any(n["mode"] == "host" for n in networks)
@@ -412,8 +453,13 @@ def _build_canonical(a, app_id, mesos_role):
     external = bool(canon_container and any("external" in v for v in canon_container["volumes"]))
 
     out = {"id": app_id}
+    role = (a.get("role") or mesos_role) if marathon.has_roles else None
     if a.get("acceptedResourceRoles"):
         out["acceptedResourceRoles"] = list(dict.fromkeys(a["acceptedResourceRoles"]))
+        if marathon.sanitizes_accepted_roles:
+            # 1.9 keeps * and the app's role and silently replaces anything else
+            kept = [r for r in out["acceptedResourceRoles"] if r in ("*", role)]
+            out["acceptedResourceRoles"] = kept or ["*"]
     elif a.get("acceptedResourceRoles") == []:
         out["acceptedResourceRoles"] = []  # kept so validation can refuse it; never stored
     if a.get("args"):
@@ -455,7 +501,7 @@ def _build_canonical(a, app_id, mesos_role):
         out["check"] = _canon_check(a["check"])
     out["instances"] = _i(a.get("instances", 1))
     out["labels"] = _canon_labels(a.get("labels"))
-    out["maxLaunchDelaySeconds"] = _i(a.get("maxLaunchDelaySeconds", 300))
+    out["maxLaunchDelaySeconds"] = _i(a.get("maxLaunchDelaySeconds", marathon.default_max_launch_delay))
     out["mem"] = _f(a.get("mem", 128.0))
     out["gpus"] = _i(a.get("gpus", 0))
     out["networks"] = networks
@@ -473,7 +519,8 @@ def _build_canonical(a, app_id, mesos_role):
         rl = a["resourceLimits"]
         out["resourceLimits"] = {k: _canon_limit(rl[k]) for k in ("cpus", "mem") if rl.get(k) is not None}
     # requirePorts is forced false for non-host networking
-    out["requirePorts"] = bool(a.get("requirePorts", False)) if host else False
+    out["requirePorts"] = bool(a.get("requirePorts", False)) \
+        if host or not marathon.require_ports_forced_off_host else False
     if a.get("secrets"):
         out["secrets"] = {k: {"source": v["source"]} for k, v in a["secrets"].items()}
     if a.get("taskKillGracePeriodSeconds") is not None:
@@ -490,21 +537,24 @@ def _build_canonical(a, app_id, mesos_role):
         out["user"] = a["user"]
     out["killSelection"] = a.get("killSelection") or "YOUNGEST_FIRST"
     un = a.get("unreachableStrategy")
+    inactive_after, expunge_after = marathon.default_unreachable
     if un is None:
-        out["unreachableStrategy"] = "disabled" if resident else {"inactiveAfterSeconds": 0, "expungeAfterSeconds": 0}
+        out["unreachableStrategy"] = "disabled" if resident else {"inactiveAfterSeconds": inactive_after,
+                                                                  "expungeAfterSeconds": expunge_after}
     elif isinstance(un, str):
         out["unreachableStrategy"] = un
     else:
-        out["unreachableStrategy"] = {"inactiveAfterSeconds": _i(un.get("inactiveAfterSeconds", 0)),
-                                      "expungeAfterSeconds": _i(un.get("expungeAfterSeconds", 0))}
+        out["unreachableStrategy"] = {"inactiveAfterSeconds": _i(un.get("inactiveAfterSeconds", inactive_after)),
+                                      "expungeAfterSeconds": _i(un.get("expungeAfterSeconds", expunge_after))}
     if a.get("tty") is not None:
         out["tty"] = bool(a["tty"])
-    out["role"] = a.get("role") or mesos_role
+    if role is not None:
+        out["role"] = role
     return out
 
 
 def normalize_app(raw, *, path_id=None, existing=None, partial=False, mesos_role="*",
-                  enabled_features=frozenset()):
+                  enabled_features=frozenset(), marathon=MARATHON_1_10):
     """Run the normalization pipeline on a request body; return the canonical app.
 
     path_id: id from the URL (PUT/PATCH) — it wins over any id in the body,
@@ -515,8 +565,10 @@ def normalize_app(raw, *, path_id=None, existing=None, partial=False, mesos_role
     mesos_role: Marathon's --mesos_role (role default and valid roles).
     enabled_features: Marathon's --enable_features (secrets, gpu_resources,
         external_volumes).
+    marathon: the ``MarathonVersion`` whose readers, defaults and rules apply.
     """
     features = frozenset(enabled_features)
+    raw = _without_unread_fields(raw, marathon)
     update_body = path_id is not None
     check_app_json(raw, update=update_body)
     body = _strip_nulls(raw)
@@ -527,17 +579,17 @@ def normalize_app(raw, *, path_id=None, existing=None, partial=False, mesos_role
         raise not_valid(pairs)
     try:
         if merging:
-            update = _migrate_update(body)
+            update = _migrate_update(body, marathon)
             source = _merge_update(existing, update)
             body_id = existing.get("id")
         else:
-            source = _migrate_full(body)
+            source = _migrate_full(body, marathon)
             body_id = body.get("id")
     except _NormalizationError as exc:
         raise ApiError(422, {"message": str(exc)})
     source.pop("version", None)  # read-only; silently ignored
 
-    app_id = resolve_app_id(body_id, path_id, pairs)
+    app_id = resolve_app_id(body_id, path_id, pairs, reserved_endings=marathon.refuses_reserved_id_endings)
     if pairs:
         raise not_valid(pairs)
     # Only reachable through updates: a full App has these dropped during migration.
@@ -547,9 +599,12 @@ def normalize_app(raw, *, path_id=None, existing=None, partial=False, mesos_role
     if any(n.get("mode", "container") == "host" for n in networks) \
             and ((source.get("container") or {}).get("portMappings")):
         pairs.append(("/", "portMappings are not allowed with host-networking"))
-    app = _build_canonical(source, app_id, mesos_role)
+    app = _build_canonical(source, app_id, mesos_role, marathon)
+    if marathon.residency_is_stored and source.get("residency") is not None and "residency" not in app:
+        pairs.append(("/", marathon.residency_without_volumes_message))
     validate_app(app, pairs, raw_cmd=source.get("cmd"), valid_roles=valid_roles(app_id, mesos_role, existing),
-                  features=features, explicit_upgrade=source.get("upgradeStrategy") is not None)
+                  features=features, explicit_upgrade=source.get("upgradeStrategy") is not None,
+                  marathon=marathon)
     if pairs:
         raise not_valid(pairs)
     return app
@@ -569,8 +624,11 @@ def _merge_update(existing, update):
     return merged
 
 
-def app_for_output(app, version, version_info):
-    """Canonical app + version fields, keys in RAML property order."""
+def app_for_output(app, version, version_info, marathon=MARATHON_1_10):
+    """Canonical app + version fields as ``marathon`` writes them: 1.5+ in RAML property order
+    (1.5 health checks without ipProtocol), 1.4 through its hand-written writer."""
+    if marathon.legacy_app_writer:
+        return _legacy_app_json(app, version, version_info)
     out = {}
     for key in _OUTPUT_ORDER:
         if key == "version":
@@ -583,4 +641,119 @@ def app_for_output(app, version, version_info):
             continue
         if key in app:
             out[key] = copy.deepcopy(app[key])
+    if not marathon.health_check_ip_protocol:
+        for hc in out.get("healthChecks") or []:
+            hc.pop("ipProtocol", None)
+    return out
+
+
+# 1.4's AppDefWrites: keys in the order of the captured 1.4 app (CAP14 in the reference)
+_LEGACY_HC_KEYS = ("command", "gracePeriodSeconds", "intervalSeconds", "timeoutSeconds", "maxConsecutiveFailures",
+                   "portIndex", "port", "path", "protocol", "ignoreHttp1xx", "delaySeconds")
+
+
+def _legacy_health_check(hc):
+    out = {k: hc[k] for k in _LEGACY_HC_KEYS if k in hc}
+    if hc["protocol"] in _MARATHON_HC:
+        out.pop("delaySeconds", None)  # 1.4 keeps no delay for Marathon-executed checks
+    return out
+
+
+def _legacy_port_mapping(pm, bridge):
+    out = {"containerPort": pm["containerPort"]}
+    if "hostPort" in pm or bridge:
+        out["hostPort"] = pm.get("hostPort", 0)
+    out["servicePort"] = pm["servicePort"]
+    out["protocol"] = pm["protocol"]
+    if "name" in pm:
+        out["name"] = pm["name"]
+    out["labels"] = dict(pm.get("labels") or {})
+    return out
+
+
+def _legacy_port_definition(port, protocol, name, labels):
+    out = {"port": port, "protocol": protocol}
+    if name is not None:
+        out["name"] = name
+    out["labels"] = dict(labels or {})
+    return out
+
+
+def _legacy_volume(v):
+    if "persistent" in v:
+        p = v["persistent"]
+        persistent = {"size": p["size"]}
+        if "maxSize" in p:
+            persistent["maxSize"] = p["maxSize"]
+        persistent.update(type=p["type"], constraints=p["constraints"])
+        return {"containerPath": v["containerPath"], "mode": v["mode"], "persistent": persistent}
+    return copy.deepcopy(v)
+
+
+def _legacy_container(app, network_mode):
+    """ContainerWriter: DOCKER carries the old networking keys; MESOS has no privileged/parameters."""
+    c = app["container"]
+    out = {"type": c["type"], "volumes": [_legacy_volume(v) for v in c["volumes"]]}
+    d = c.get("docker")
+    if d is None:
+        return out
+    if c["type"] == "MESOS":
+        out["docker"] = {"image": d["image"], "credential": d.get("credential"), "forcePullImage": d["forcePullImage"]}
+        return out
+    docker_network = {"container/bridge": "BRIDGE", "container": "USER"}.get(network_mode)
+    bridge = network_mode == "container/bridge"
+    mappings = [_legacy_port_mapping(pm, bridge) for pm in c.get("portMappings") or []] if docker_network else []
+    out["docker"] = {"image": d["image"], "network": docker_network, "portMappings": mappings,
+                     "privileged": d["privileged"], "parameters": d["parameters"],
+                     "forcePullImage": d["forcePullImage"]}
+    return out
+
+
+def _legacy_app_json(app, version, version_info):
+    """Marathon 1.4's AppDefWrites (reference section 2.1-2.10): unset options are null, empty
+    collections are written, the old networking fields (``ipAddress``, ``container.docker.network``,
+    ``container.docker.portMappings``), ``ports``/``uris``/``storeUrls``, and ``portDefinitions`` also
+    for BRIDGE apps (the stored default zipped with the mappings' service ports)."""
+    network = app["networks"][0]
+    mode = network["mode"]
+    named_network = mode == "container"
+    fetch = copy.deepcopy(app.get("fetch") or [])
+    out = {"id": app["id"], "cmd": app.get("cmd"), "args": app.get("args"), "user": app.get("user"),
+           "env": copy.deepcopy(app.get("env") or {}), "instances": app["instances"], "cpus": app["cpus"],
+           "mem": app["mem"], "disk": app["disk"], "gpus": app["gpus"], "executor": app["executor"],
+           "constraints": copy.deepcopy(app.get("constraints") or []), "uris": [f["uri"] for f in fetch],
+           "fetch": fetch, "storeUrls": [], "backoffSeconds": app["backoffSeconds"],
+           "backoffFactor": app["backoffFactor"], "maxLaunchDelaySeconds": app["maxLaunchDelaySeconds"],
+           "container": _legacy_container(app, mode) if "container" in app else None,
+           "healthChecks": [_legacy_health_check(hc) for hc in app.get("healthChecks") or []],
+           "readinessChecks": copy.deepcopy(app.get("readinessChecks") or []),
+           "dependencies": list(app.get("dependencies") or []),
+           "upgradeStrategy": {"minimumHealthCapacity": app["upgradeStrategy"]["minimumHealthCapacity"],
+                               "maximumOverCapacity": app["upgradeStrategy"]["maximumOverCapacity"]},
+           "labels": dict(app["labels"])}
+    if app.get("acceptedResourceRoles"):
+        out["acceptedResourceRoles"] = list(app["acceptedResourceRoles"])
+    out["ipAddress"] = {"groups": [], "labels": dict(network.get("labels") or {}), "discovery": {"ports": []},
+                        "networkName": network.get("name")} if named_network else None
+    if version is not None:
+        out["version"] = version
+    out["residency"] = dict(app["residency"]) if "residency" in app else None
+    out["secrets"] = copy.deepcopy(app.get("secrets") or {})
+    out["taskKillGracePeriodSeconds"] = app.get("taskKillGracePeriodSeconds")
+    out["unreachableStrategy"] = copy.deepcopy(app["unreachableStrategy"])
+    out["killSelection"] = app["killSelection"]
+    if not named_network:  # with an ipAddress, 1.4 writes none of ports/portDefinitions/requirePorts
+        if mode == "host":
+            definitions = [_legacy_port_definition(pd["port"], pd["protocol"], pd.get("name"), pd.get("labels"))
+                           for pd in app.get("portDefinitions") or []]
+        else:
+            service_ports = [pm["servicePort"] for pm in (app.get("container") or {}).get("portMappings") or []]
+            # the stored default [{port 0, name default}] zipped with the service ports of the mappings
+            definitions = [_legacy_port_definition(port, "tcp", "default" if i == 0 else None, None)
+                           for i, port in enumerate(service_ports or [0])]
+        out["ports"] = [d["port"] for d in definitions]
+        out["portDefinitions"] = definitions
+        out["requirePorts"] = app["requirePorts"]
+    if version_info is not None:
+        out["versionInfo"] = dict(version_info)
     return out

@@ -36,8 +36,12 @@ def _volume_key(v):
     return json.dumps(v, sort_keys=True)
 
 
-def validate_resident_update(old_app, new_app, force=False):
-    """Refuse the changes an existing resident app cannot follow (deployment-plan validation)."""
+_OBJECT_LEVEL_MSG = "Resident Tasks may not change resource requirements!"
+
+
+def validate_resident_update(old_app, new_app, force=False, marathon=None):
+    """Refuse the changes an existing resident app cannot follow (deployment-plan validation).
+    Before 1.7.174 resource and host-port changes share one object-level message."""
     if old_app is None or new_app is None:
         return
     if not (is_resident(old_app) or is_resident(new_app)):
@@ -58,5 +62,8 @@ def validate_resident_update(old_app, new_app, force=False):
     if is_resident(new_app) and old_role is not None and new_role is not None \
             and old_role != new_role and not force:
         pairs.append(("/role", _role_change_msg(old_role, new_role)))
+    if marathon is not None and not marathon.resident_update_per_field_messages:
+        per_field = [p for p in pairs if p[1] in (_RESOURCE_MSG, _HOST_PORTS_MSG)]
+        pairs = [p for p in pairs if p not in per_field] + ([("/", _OBJECT_LEVEL_MSG)] if per_field else [])
     if pairs:
         raise not_valid(pairs)

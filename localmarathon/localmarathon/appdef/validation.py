@@ -145,7 +145,7 @@ def _app_constraint_problem(c):
     return _ILLEGAL_OPERATOR
 
 
-def validate_app(app, pairs, *, raw_cmd, valid_roles, features, explicit_upgrade):
+def validate_app(app, pairs, *, raw_cmd, valid_roles, features, explicit_upgrade, marathon=None):
     """Canonical + model validation on the canonical app."""
     container = app.get("container")
     networks = app["networks"]
@@ -308,15 +308,15 @@ def validate_app(app, pairs, *, raw_cmd, valid_roles, features, explicit_upgrade
                 pairs.append(("/acceptedResourceRoles", f"A role name must not include a {ch} character."))
         if resident and set(arr) != {"*"}:
             pairs.append(("/acceptedResourceRoles", 'A resident app must have `acceptedResourceRoles = ["*"]`.'))
-        bad = [r for r in arr if r not in ("*", app["role"])]
-        if bad and not resident:
+        bad = [r for r in arr if r not in ("*", app.get("role"))]
+        if bad and not resident and (marathon is None or marathon.rejects_invalid_accepted_roles):
             pairs.append(("/acceptedResourceRoles",
                           f"acceptedResourceRoles can only contain * and {app['role']}"))
 
-    # role
-    if app["role"] not in valid_roles:
+    # role (1.9+: before, apps have no role and these rules do not exist)
+    if "role" in app and app["role"] not in valid_roles:
         pairs.append(("/role", f"got {app['role']}, expected one of: [{', '.join(sorted(valid_roles))}]"))
-    if resident and app["role"] == "*":
+    if resident and app.get("role") == "*":
         pairs.append(("/role", "Resident apps cannot have the role *"))
 
     # resident rules; the upgradeStrategy rules only judge a strategy the request carried
