@@ -19,13 +19,7 @@ QUICK_VERSIONS=${MARATHON_TEST_QUICK_VERSIONS:-1.5 1.7 1.9}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/marathon-versions-test.XXXXXX")
 PASSWORD="pg-$RANDOM$RANDOM-versions"
 TUTORIAL_PASSWORD="tut-$RANDOM$RANDOM-versions"
-cleanup() {
-    local status=$?
-    lm_stop_all || status=1
-    if ((status == 0)); then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
-    exit "$status"
-}
-trap cleanup EXIT
+trap lm_work_cleanup EXIT
 
 fail() { echo "FAILED ($VERSION): $*" >&2; exit 1; }
 write_inventory() {

@@ -17,20 +17,14 @@ source ../setup_localmarathon/localmarathon.sh
 PY=${LM_PYTHON:-python}
 HERE=$(pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rollout-test.XXXXXX")
-cleanup() {
-    local status=$?
-    lm_stop_all || status=1
-    if ((status == 0)); then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
-    exit "$status"
-}
-trap cleanup EXIT
+trap lm_work_cleanup EXIT
 
 check() { "$PY" "$HERE/check.py" "$@"; }
 
 declare -A URL DIR
 for cluster in canary eu us; do
     lm_start --time-scale 10
-    trap cleanup EXIT  # lm_start installs its own trap
+    trap lm_work_cleanup EXIT  # lm_start installs its own trap
     URL[$cluster]=$LM_URL
     DIR[$cluster]=$LM_DATA_DIR
 done

@@ -48,7 +48,8 @@ lm_start() {
     LM_URL=$(printf '%s\n' "$url" | tail -n 1)
     LM_DATA_DIR=$data_dir
     export LM_URL LM_DATA_DIR
-    trap lm_stop_all EXIT
+    # Stop the servers at exit, unless the test installed its own trap (lm_work_cleanup) already.
+    [[ -n "$(trap -p EXIT)" ]] || trap lm_stop_all EXIT
     echo "localmarathon at $LM_URL (data: $LM_DATA_DIR)" >&2
 }
 
@@ -100,4 +101,13 @@ context = ssl._create_unverified_context() if url.startswith("https:") else None
 with urllib.request.urlopen(url, timeout=10, context=context) as response:
     print(json.load(response)["writes"])
 PY
+}
+
+# lm_work_cleanup: the EXIT trap of a test with a work dir $WORK: stop every server started here,
+# then remove $WORK when the test passed and keep it (saying where) when it failed.
+lm_work_cleanup() {
+    local status=$?
+    lm_stop_all || status=1
+    if ((status == 0)); then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
+    exit "$status"
 }

@@ -13,15 +13,9 @@ source ../setup_localmarathon/localmarathon.sh
 
 PY=${LM_PYTHON:-python}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/stateful-postgres-test.XXXXXX")
-cleanup() {
-    local status=$?
-    lm_stop_all || status=1
-    if ((status == 0)); then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
-    exit "$status"
-}
 
 lm_start --time-scale 10
-trap cleanup EXIT  # after lm_start, which sets its own trap
+trap lm_work_cleanup EXIT  # after lm_start, which sets its own trap
 
 PASSWORD="pg-$RANDOM$RANDOM-it-secret"
 cat > "$WORK/inventory.yml" <<INV
