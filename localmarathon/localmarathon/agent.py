@@ -37,7 +37,6 @@ import logging
 import os
 import pwd
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -604,8 +603,3 @@ class Agent:
             self._status(task, TASK_FINISHED, message)
         else:
             self._status(task, TASK_FAILED, message)
-
-
-def remove_sandbox(path) -> None:
-    """Delete a sandbox directory (volume symlinks inside are removed, never followed)."""
-    shutil.rmtree(path, ignore_errors=True)

@@ -186,22 +186,20 @@ def _kept_count_warning(request, live):
 
 def _plan_restarted(request, live):
     was_stopped = not live.get("instances")
+    live_norm = normalize_app_definition(live, request.version)
     if request.definition is not None:
-        target = request.normalized(request.body(live, instances=request.instances), live).get("instances", 1)
-    elif request.instances is not None:
-        target = request.instances
+        # The definition's own comparison says the count it asks for (no second normalization).
+        plan = _plan_converge(request, live, request.instances)
+        target = plan.comparison.desired.get("instances", 1)
     else:
-        target = live.get("instances", 0)
+        target = request.instances if request.instances is not None else live.get("instances", 0)
+        if target != live.get("instances"):
+            plan = _scale(request, live, live_norm, target)
+        else:
+            plan = Plan(NOTHING, comparison=compare_apps(live_norm, live_norm, request.version))
     if not target:
         return refuse("App '%s' has 0 instances, so there is nothing to restart; use state=started to start it, or "
                       "give instances (or a definition) to start it with state=restarted" % request.app_id)
-    if request.definition is not None:
-        plan = _plan_converge(request, live, request.instances)
-    elif target != live.get("instances"):
-        plan = _scale(request, live, normalize_app_definition(live, request.version), target)
-    else:
-        live_norm = normalize_app_definition(live, request.version)
-        plan = Plan(NOTHING, comparison=compare_apps(live_norm, live_norm, request.version))
     if plan.action == REFUSE or plan.action == UPDATE or (plan.action == SCALE and was_stopped):
         # A config change replaced every task, and starting a stopped app launched new ones:
         # restarting them again would only roll fresh tasks (and a database) a second time.
