@@ -137,7 +137,7 @@ play 0 deploy -vvv -e state=absent -e allow_data_loss=true
 [[ $(app 'a is None') == True ]] || fail "the app is still there"
 mapfile -t KEPT < <(backups pgc)
 [[ ${#KEPT[@]} == 2 && " ${KEPT[*]} " != *" $OLDEST_KEPT "* ]] || fail "no new backup before the removal: ${KEPT[*]}"
-log_has "Back up /postgres (stateful_postgres_backup_before_remove)" || fail "the removal did not back up"
+log_has "Back up (stateful_postgres_backup_before_remove) /postgres" || fail "the removal did not back up"
 
 echo "== restore (with -vvv) onto a new app: the same rows"
 play 0 restore -vvv
