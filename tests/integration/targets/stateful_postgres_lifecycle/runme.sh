@@ -175,7 +175,7 @@ info
 expect 'a is not None and s["running"] == 1' "the app must still run"
 
 echo "== absent with allow_data_loss: backed up first, then removed"
-deploy 0 -e state=absent -e allow_data_loss=true
+deploy 0 -e state=absent -e allow_data_loss=true -e @"$WORK/new-password.yml"
 info
 expect 'a is None and t == []' "the app must be gone"
 backup=$(find "$WORK/backups" -name 'cluster_postgres_*.pgc' 2>/dev/null)
@@ -189,7 +189,7 @@ done
 
 echo "== absent again: nothing to do"
 before=$(lm_writes "$LM_URL")
-deploy 0 -e state=absent -e allow_data_loss=true
+deploy 0 -e state=absent -e allow_data_loss=true -e @"$WORK/new-password.yml"
 [[ $(lm_writes "$LM_URL") == "$before" ]] || fail "removing a missing app wrote to Marathon"
 
 for secret in "$OLD_PASSWORD" "$NEW_PASSWORD"; do
