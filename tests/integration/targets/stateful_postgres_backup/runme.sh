@@ -131,6 +131,12 @@ play 2 deploy -e state=absent -e allow_data_loss=true -e stateful_postgres_backu
 [[ $(app 'a is not None and a["instances"] == 1') == True ]] || fail "the app was removed although its backup failed"
 [[ $(rows_digest) == "$BEFORE" ]] || fail "rows changed"
 
+echo "== check mode of the removal: no backup, no write"
+WRITES=$(lm_writes)
+play 0 deploy --check -e state=absent -e allow_data_loss=true
+[[ $(lm_writes) == "$WRITES" && $(backups pgc | wc -l) == 2 ]] || fail "check mode wrote or backed up"
+[[ $(app 'a is not None') == True ]] || fail "check mode removed the app"
+
 echo "== remove with allow_data_loss (with -vvv): backs up first"
 OLDEST_KEPT=${KEPT[0]}
 play 0 deploy -vvv -e state=absent -e allow_data_loss=true
