@@ -211,10 +211,9 @@ def test_forbidden_resident_change_refused_before_any_write(change, lm, api, res
 BACKUP_CYCLES = 5
 
 
-def role_task(name, **role_vars):
-    entry = role_vars.pop("tasks_from", None)
-    include = {"name": "dcos.marathon.stateful_postgres", **({"tasks_from": entry} if entry else {})}
-    return {"name": name, "ansible.builtin.include_role": include, "vars": role_vars}
+def role_task(name, variables, tasks_from=None):
+    include = {"name": "dcos.marathon.stateful_postgres", **({"tasks_from": tasks_from} if tasks_from else {})}
+    return {"name": name, "ansible.builtin.include_role": include, "vars": variables}
 
 
 def role_vars(lm, password, backup_dir, **extra):
@@ -247,7 +246,7 @@ def test_backup_remove_restore_cycles_keep_every_row(pg_dir, playbook_runner, re
     lost, rows_read, volumes_seen = [], [], []
     with LocalMarathon(pg_dir / "lm", time_scale=PG_TIME_SCALE) as lm:
         common = role_vars(lm, password, backup_dir)
-        out, text = run_role(playbook_runner, role_task("deploy", stateful_postgres_state="started", **common))
+        out, text = run_role(playbook_runner, role_task("deploy", dict(common, stateful_postgres_state="started")))
         assert out.returncode == 0, text[-3000:]
         port, volume = pg_task(lm)
         psql(port, password, "CREATE TABLE kept (n int PRIMARY KEY, note text)")
@@ -257,8 +256,8 @@ def test_backup_remove_restore_cycles_keep_every_row(pg_dir, playbook_runner, re
             volumes_seen.append(volume)
             out, text = run_role(
                 playbook_runner,
-                role_task("remove", stateful_postgres_state="absent", stateful_postgres_allow_data_loss=True, **common),
-                role_task("restore", tasks_from="restore", **common))
+                role_task("remove", dict(common, stateful_postgres_state="absent", stateful_postgres_allow_data_loss=True)),
+                role_task("restore", common, tasks_from="restore"))
             assert out.returncode == 0, text[-3000:]
             assert password not in text
             port, volume = pg_task(lm)
@@ -289,15 +288,15 @@ def test_failed_backup_blocks_the_removal(pg_dir, playbook_runner, record_proper
     (pg_dir / "a-file").write_text("not a directory\n")
     with LocalMarathon(pg_dir / "lm", time_scale=PG_TIME_SCALE) as lm:
         common = role_vars(lm, password, pg_dir / "backups")
-        out, text = run_role(playbook_runner, role_task("deploy", stateful_postgres_state="started", **common))
+        out, text = run_role(playbook_runner, role_task("deploy", dict(common, stateful_postgres_state="started")))
         assert out.returncode == 0, text[-3000:]
         port, volume = pg_task(lm)
         psql(port, password, "CREATE TABLE kept AS SELECT generate_series(1, 50) AS n")
         time.sleep(0.05)
         since = time.time()
-        out, text = run_role(playbook_runner, role_task(
-            "remove", stateful_postgres_state="absent", stateful_postgres_allow_data_loss=True,
-            **dict(common, stateful_postgres_backup_dir=str(pg_dir / "a-file" / "backups"))))
+        out, text = run_role(playbook_runner, role_task("remove", dict(
+            common, stateful_postgres_state="absent", stateful_postgres_allow_data_loss=True,
+            stateful_postgres_backup_dir=str(pg_dir / "a-file" / "backups"))))
         assert out.returncode != 0, text[-3000:]
         assert "Not a directory" in text and "Traceback" not in text and password not in text, text[-3000:]
         writes = writes_since(lm, since)
@@ -318,18 +317,17 @@ def test_role_major_upgrade_refused_before_any_write_then_dump_restore_keeps_eve
     password = "pg-" + secrets.token_hex(12)
     with LocalMarathon(pg_dir / "lm", time_scale=PG_TIME_SCALE) as lm:
         common = role_vars(lm, password, pg_dir / "backups")
-        out, text = run_role(playbook_runner, role_task("deploy", stateful_postgres_state="started", **common))
+        out, text = run_role(playbook_runner, role_task("deploy", dict(common, stateful_postgres_state="started")))
         assert out.returncode == 0, text[-3000:]
         port, volume = pg_task(lm)
         psql(port, password, "CREATE TABLE kept AS SELECT generate_series(1, 1000) AS n")
         time.sleep(0.05)
         since = time.time()
-        out, text = run_role(playbook_runner, role_task(
-            "upgrade", **dict(common, stateful_postgres_image="postgres:16")))
+        out, text = run_role(playbook_runner, role_task("upgrade", dict(common, stateful_postgres_image="postgres:16")))
         assert out.returncode != 0 and "stateful_postgres_major_upgrade=dump_restore" in text, text[-3000:]
         lost = [f"refused upgrade: {len(writes_since(lm, since))} writes"] if writes_since(lm, since) else []
-        out, text = run_role(playbook_runner, role_task(
-            "upgrade", **dict(common, stateful_postgres_image="postgres:16", stateful_postgres_major_upgrade="dump_restore")))
+        out, text = run_role(playbook_runner, role_task("upgrade", dict(
+            common, stateful_postgres_image="postgres:16", stateful_postgres_major_upgrade="dump_restore")))
         assert out.returncode == 0 and password not in text, text[-3000:]
         port, new_volume = pg_task(lm)
         if new_volume == volume:
