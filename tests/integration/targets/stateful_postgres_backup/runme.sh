@@ -112,6 +112,7 @@ assert m["row_counts"] == {"public.items": 250, "shop.orders": 37}, m["row_count
 assert m["row_counts_exact"] is True and m["server_version"].split(".")[0].isdigit(), m
 assert m["cluster"] == "cluster" and m["app_id"] == "/postgres" and m["database"] == "postgres", m
 assert oct(os.stat(os.path.dirname(path)).st_mode & 0o777) == "0o700"
+assert oct(os.stat(path).st_mode & 0o777) == "0o600" and oct(os.stat(path[:-4] + ".json").st_mode & 0o777) == "0o600"
 PY
 pg_restore --list "$BACKUPS/$FIRST" | grep -q "TABLE DATA shop orders" || fail "pg_restore cannot list $FIRST"
 
