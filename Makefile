@@ -30,7 +30,7 @@ venv: $(VENV_STAMP) $(COLLECTION_LINK)
 # localmarathon is installed editable in "compat" mode (a .pth path entry): the default
 # import-hook mode loses to the localmarathon/ project directory whenever Python runs
 # from the repo root, which then imports as an empty namespace package.
-$(VENV_STAMP): requirements/dev.txt localmarathon/pyproject.toml
+$(VENV_STAMP): requirements/dev.txt requirements/collections.txt scripts/install_collections.py localmarathon/pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
 		echo "make venv: no Python 3.11 or newer on PATH (python3.11, python3); install one or run 'make venv PYTHON=/path/to/python3.11'" >&2; exit 1; fi
 	@if [ ! -x $(VENV)/bin/python ]; then echo "creating $(VENV) with $(PYTHON)"; "$(PYTHON)" -m venv $(VENV); fi
@@ -38,6 +38,12 @@ $(VENV_STAMP): requirements/dev.txt localmarathon/pyproject.toml
 	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet --quiet -r requirements/dev.txt
 	@echo "installing localmarathon (editable)"
 	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet --no-deps -e ./localmarathon --config-settings editable_mode=compat
+	@# community.postgresql (the role's backups) from the pinned ansible wheel; only that collection is unpacked.
+	rm -rf $(VENV)/collection-wheels
+	$(VENV)/bin/python -m pip download --disable-pip-version-check --quiet --no-deps --require-hashes \
+		-r requirements/collections.txt -d $(VENV)/collection-wheels
+	$(VENV)/bin/python scripts/install_collections.py $(VENV)/collection-wheels/ansible-*.whl
+	rm -rf $(VENV)/collection-wheels
 	@touch $@
 
 $(COLLECTION_LINK):

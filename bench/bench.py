@@ -321,7 +321,8 @@ def bench_role(runner, cluster, repeat):
             d["methods"].append(["%s %s" % (r["method"], r["path"]) for r in window])
         # The next cycle creates the app again; removing it is not a measured step.
         if cycle + 1 < repeat:
-            runner.run([role_task("remove", "absent", stateful_postgres_allow_data_loss=True)], inv, name="role-remove")
+            runner.run([role_task("remove", "absent", stateful_postgres_allow_data_loss=True,
+                                  stateful_postgres_backup_before_remove=False)], inv, name="role-remove")
     summary = {}
     for step, d in per_step.items():
         summary[step] = {"state": dict(ROLE_STEPS)[step], "module_calls": median(d["module_calls"]),

@@ -31,9 +31,10 @@ python_missing=0
 python_ok || python_missing=1
 need make command -v make
 # The PostgreSQL server that localmarathon runs for postgres:* images; it also creates the
-# unprivileged 'postgres' user the server runs as. The client (psql, pg_isready) comes with it.
+# unprivileged 'postgres' user the server runs as. The client (psql, pg_isready) comes with it, and
+# pg_dump/pg_restore of the same major, which the role's backups run (community.postgresql.postgresql_db).
 need postgresql compgen -G '/usr/lib/postgresql/*/bin/postgres'
-need postgresql-client command -v psql
+need postgresql-client sh -c 'command -v psql && command -v pg_dump && command -v pg_restore'
 if [[ "$purpose" == test ]]; then
     need git command -v git
     need shellcheck command -v shellcheck

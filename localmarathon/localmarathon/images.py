@@ -10,7 +10,11 @@ name (registry ``docker.io``/``library/`` prefixes, tags and digests are ignored
   POSTGRES_INITDB_ARGS, POSTGRES_HOST_AUTH_METHOD; ``initdb`` on an empty directory
   (``--auth-host=scram-sha-256`` and a pwfile when a password is given; trust otherwise - the real
   image refuses to start without a password unless POSTGRES_HOST_AUTH_METHOD=trust); an existing
-  cluster is reused untouched. The server
+  cluster is reused untouched, unless the image's major (from the tag: ``postgres:16`` is 16, an
+  untagged image the binaries' own) differs from the major that initialized it: then, like the
+  real server checking PG_VERSION, the task fails with PostgreSQL's "database files are incompatible
+  with server" (the OS's binaries write their own major to PG_VERSION, so the image's is recorded
+  beside it at initdb, in ``PG_VERSION.localmarathon-image``). The server
   runs in the foreground as the task process: ``postgres -D PGDATA -c listen_addresses=127.0.0.1
   -p <host port mapped to containerPort 5432> -k <unix socket dir in the sandbox>``. ``args``
   starting with ``-`` (or with ``postgres``) are passed to the server, as with the real entrypoint.
@@ -406,6 +410,22 @@ def _tag_major(tag: str) -> str | None:
     return str(major)
 
 
+# The OS's binaries write their own major into PG_VERSION, so the major of the image that initialized a
+# data directory (what PG_VERSION holds in a real container) is kept next to it, written once by initdb's
+# run and never changed, as PG_VERSION is.
+IMAGE_MAJOR_FILE = "PG_VERSION.localmarathon-image"
+
+
+def _initializing_major(pgdata: Path, data_version: str | None) -> str | None:
+    """The PostgreSQL major of the image that initialized ``pgdata``; None for an empty directory."""
+    if data_version is None:
+        return None
+    recorded = pgdata / IMAGE_MAJOR_FILE
+    if recorded.is_file():
+        return recorded.read_text().strip() or data_version
+    return data_version  # initialized before the image's major was recorded: the binaries' own
+
+
 def _sql_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -436,6 +456,9 @@ def _postgres_plan_inner(ctx: TaskContext, tag: str, cleanup: list) -> ProcessPl
     version_file = pgdata / "PG_VERSION"
     data_version = version_file.read_text().strip() if version_file.is_file() else None
     bindir = postgres_bin_dir(tag, data_version)
+    # The image's own major (postgres:16 is PostgreSQL 16), whichever OS binaries run it.
+    image_major = _tag_major(tag) or bindir.parent.name
+    initialized_by = _initializing_major(pgdata, data_version)
 
     privileged = os.geteuid() == 0
     if privileged:
@@ -515,9 +538,19 @@ def _postgres_plan_inner(ctx: TaskContext, tag: str, cleanup: list) -> ProcessPl
         if pg_db != "postgres":
             sql = f"CREATE DATABASE {_sql_ident(pg_db)};"
             lines.append(f"printf '%s\\n' {q(sql)} | {q(str(postgres))} --single -D {q(str(pgdata))} postgres >/dev/null")
+        lines.append(f"printf '%s\\n' {q(image_major)} > {q(str(pgdata / IMAGE_MAJOR_FILE))}")
         lines.append("echo 'PostgreSQL init process complete; ready for start up.'")
     else:
         lines.append("echo 'PostgreSQL Database directory appears to contain a database; Skipping initialization'")
+        if initialized_by != image_major:
+            # The server of the image checks PG_VERSION at start and stops with this message.
+            version = re.match(r"^\d+(?:\.\d+)*", tag or "")
+            running = version.group(0) if version and "." in version.group(0) else image_major
+            detail = (f"DETAIL:  The data directory was initialized by PostgreSQL version {initialized_by}, "
+                      f"which is not compatible with this version {running}.")
+            lines.append(f"echo {q('FATAL:  database files are incompatible with server')} >&2")
+            lines.append(f"echo {q(detail)} >&2")
+            lines.append("exit 1")
     serve = [str(postgres), "-D", str(pgdata), *server_args,
              "-c", "listen_addresses=127.0.0.1", "-p", str(port), "-k", str(sockdir)]
     lines.append("exec " + " ".join(q(a) for a in serve))

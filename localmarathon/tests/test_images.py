@@ -456,3 +456,43 @@ def test_allow_search_opens_every_blocking_directory_for_one_purpose(tmp_path):
         images.ensure_reachable(outer / "a" / "b" / "c", pwd.getpwnam("nobody"), None, "x")  # no error now
     finally:
         shutil.rmtree(outer, ignore_errors=True)
+
+
+@needs_postgres
+def test_postgres_image_of_another_major_refuses_the_data_directory(agent, marker, data_dir, port):
+    """postgres:16 on a data directory postgres:15 initialized stops with PostgreSQL's own message and
+    leaves the files alone; postgres:15 starts on them again with every row."""
+    rec = Recorder()
+    volume = data_dir / "volumes" / "db_postgres#pgdata#1"
+    volume.mkdir(parents=True)
+    app = pg_app(POSTGRES_PASSWORD="pw", PGDATA="/mnt/mesos/sandbox/pgdata")
+    first = launch(agent, app, marker, rec, [port], {"pgdata": volume}, n=1)
+    wait_accepting(port, rec, first.task_id, password="pw")
+    r = psql(port, "create table t (n int); insert into t select generate_series(1, 25)", password="pw")
+    assert r.returncode == 0, r.stderr
+    agent.kill(first.task_id)
+    assert rec.final(first.task_id, timeout=15)[2] == "TASK_KILLED"
+    assert (volume / images.IMAGE_MAJOR_FILE).read_text().strip() == "15"
+    files_before = sorted(p.name for p in volume.iterdir())
+
+    newer = dict(app, container={**app["container"], "docker": {"image": "postgres:16"}})
+    second = launch(agent, newer, marker, rec, [port], {"pgdata": volume}, n=2)
+    end = rec.final(second.task_id, timeout=15)
+    assert end[2] == "TASK_FAILED" and end[3] == "Container exited with status 1"
+    stderr = (second.sandbox_dir / "stderr").read_text()
+    assert "FATAL:  database files are incompatible with server" in stderr
+    assert ("DETAIL:  The data directory was initialized by PostgreSQL version 15, "
+            "which is not compatible with this version 16.") in stderr
+    assert sorted(p.name for p in volume.iterdir()) == files_before
+    assert (volume / images.IMAGE_MAJOR_FILE).read_text().strip() == "15"
+
+    third = launch(agent, app, marker, rec, [port], {"pgdata": volume}, n=3)
+    wait_accepting(port, rec, third.task_id, password="pw")
+    assert psql(port, "select count(*) from t", password="pw").stdout.strip() == "25"
+
+
+def test_initializing_major_is_the_recorded_image_major_else_pg_version(tmp_path):
+    assert images._initializing_major(tmp_path, None) is None
+    assert images._initializing_major(tmp_path, "15") == "15"
+    (tmp_path / images.IMAGE_MAJOR_FILE).write_text("9.6\n")
+    assert images._initializing_major(tmp_path, "15") == "9.6"

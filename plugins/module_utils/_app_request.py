@@ -96,6 +96,7 @@ class AppRequest(object):
         self.secret_env = list(params.get("secret_env") or [])
         self.init_env = list(params.get("init_env") or [])
         self.allow_init_env_change = params.get("allow_init_env_change", False)
+        self.fixed_image_major = params.get("fixed_image_major", False)
         self.definition, self.source_field = self._definition(params)
         # The cluster's Marathon version; set with for_version once known (before any request
         # when it is cached or pinned).

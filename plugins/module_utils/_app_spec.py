@@ -692,6 +692,16 @@ class AppComparison(object):
         return sorted(n for n in set(names or ()) if isinstance(d_env.get(n), str) and isinstance(l_env.get(n), str)
                       and d_env[n] != l_env[n])
 
+    def image_major_change(self):
+        """(live major, desired major) when the Docker image's tag moves to another major version
+        (C(postgres:15) to C(postgres:16)); None when it does not, or a tag names no version."""
+        if self.desired is None or self.live is None:
+            return None
+        before, after = image_major(_docker_image(self.live)), image_major(_docker_image(self.desired))
+        if before is None or after is None or before == after:
+            return None
+        return before, after
+
     def matches(self, app):
         """Whether a live app read later shows ``desired`` (the write landed)."""
         return not AppComparison(self.desired, normalize_app_definition(app, self.version), self.version,
@@ -725,6 +735,27 @@ class AppComparison(object):
 
     def refusal_message(self, app_id):
         return resident_refusal_message(app_id, self.resident_violations, self.desired_view, self.live_view)
+
+
+def _docker_image(app):
+    image = ((app.get("container") or {}).get("docker") or {}).get("image")
+    return image if isinstance(image, str) else ""
+
+
+_IMAGE_TAG_VERSION = re.compile(r"^(\d+)(?:\.(\d+))?")
+
+
+def image_major(image):
+    """The major version a Docker image's tag names: 'postgres:16.2-alpine' -> '16', 'postgres:9.6' -> '9.6'
+    (before 10 a major had two numbers); None for a tag without a leading number (latest) or no tag."""
+    name = (image or "").split("@", 1)[0]
+    if name.rfind(":") <= name.rfind("/"):
+        return None
+    match = _IMAGE_TAG_VERSION.match(name[name.rfind(":") + 1:])
+    if not match:
+        return None
+    major = int(match.group(1))
+    return "%d.%s" % (major, match.group(2)) if major < 10 and match.group(2) is not None else str(major)
 
 
 def compare_apps(desired, live, version=BASELINE, unset_fields=()):

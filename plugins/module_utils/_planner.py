@@ -163,6 +163,14 @@ def _plan_converge(request, live, count):
             "the value inside the app first, then run once with allow_init_env_change=true"
             % (request.app_id, ", ".join(changed_init_env)),
             comparison, refused_init_env=changed_init_env)
+    major_change = comparison.image_major_change() if request.fixed_image_major and is_resident(live) else None
+    if major_change:
+        return refuse(
+            "App '%s' has persistent volumes, and its image moves from major version %s to %s: the data files "
+            "written by %s cannot be opened by %s, so the app would never start. Nothing was sent. Keep the image's "
+            "major version, or move the data with a dump and restore onto a new volume"
+            % (request.app_id, major_change[0], major_change[1], major_change[0], major_change[1]),
+            comparison, refused_image_major={"live": major_change[0], "desired": major_change[1]})
     action = SCALE if comparison.changed_fields == ["instances"] else UPDATE
     return Plan(action, comparison=comparison, body=body, partial=request.partial,
                 instances=comparison.desired.get("instances", 1), app=comparison.desired, warnings=warnings)

@@ -183,6 +183,16 @@ options:
     type: bool
     default: false
     version_added: 0.2.0
+  fixed_image_major:
+    description:
+      - Refuse, before any write, a change of the major version named by the Docker image's tag (V(postgres:15)
+        to V(postgres:16)) on an app with persistent volumes, for programs such as PostgreSQL that cannot start
+        on data files another major version wrote.
+      - The major is the tag's leading number, or its first two for versions below 10 (V(9.6)); a tag without
+        a leading number (V(latest)) is not compared.
+    type: bool
+    default: false
+    version_added: 0.2.0
   rollback_to:
     description:
       - Roll the app back to one of its stored versions, a timestamp from RV(dcos.marathon.marathon_app_info#module:apps[].versions)
@@ -475,6 +485,12 @@ refused_init_env:
   elements: str
   sample: [POSTGRES_PASSWORD]
   version_added: 0.2.0
+refused_image_major:
+  description: The image's live and desired major versions when O(fixed_image_major) refused the change.
+  returned: when the task failed for that reason
+  type: dict
+  sample: {live: "15", desired: "16"}
+  version_added: 0.2.0
 duration:
   description: Seconds spent waiting.
   returned: when the task waited
@@ -503,6 +519,7 @@ def main():
         secret_env=dict(type="list", elements="str", default=[], no_log=False),
         init_env=dict(type="list", elements="str", default=[]),
         allow_init_env_change=dict(type="bool", default=False),
+        fixed_image_major=dict(type="bool", default=False),
         rollback_to=dict(type="str"),
     )
     module = MarathonModule(

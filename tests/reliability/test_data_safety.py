@@ -5,7 +5,10 @@
   instance always comes back on the same persistent volume;
 * state=absent on a resident app is refused without allow_data_loss (through the module and the
   stateful_postgres role), and nothing ever asks Marathon to wipe a reservation;
-* changes Marathon forbids on a resident app are refused before any write request.
+* changes Marathon forbids on a resident app are refused before any write request;
+* the stateful_postgres role's backups: repeated backup -> remove (allow_data_loss) -> restore cycles
+  lose no row, a backup that fails blocks the removal, and a PostgreSQL major change of the image is
+  refused before any write, or moved by dump and restore with every row.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -200,3 +204,138 @@ def test_forbidden_resident_change_refused_before_any_write(change, lm, api, res
         lost.append("the task stopped")
     record_property("lost", lost)
     assert not lost
+
+
+# ---- backups of the stateful_postgres role (issue 16) ----------------------------------------------
+
+BACKUP_CYCLES = 5
+
+
+def role_task(name, variables, tasks_from=None):
+    include = {"name": "dcos.marathon.stateful_postgres", **({"tasks_from": tasks_from} if tasks_from else {})}
+    return {"name": name, "ansible.builtin.include_role": include, "vars": variables}
+
+
+def role_vars(lm, password, backup_dir, **extra):
+    return dict({"stateful_postgres_marathon_url": lm.url, "stateful_postgres_password": password,
+                 "stateful_postgres_cpus": 0.2, "stateful_postgres_mem": 256, "stateful_postgres_image": "postgres:15",
+                 "stateful_postgres_wait_timeout": 120, "stateful_postgres_backup_dir": str(backup_dir),
+                 "stateful_postgres_backup_keep": 3}, **extra)
+
+
+def run_role(playbook_runner, *tasks):
+    out = playbook_runner.run([{"hosts": "localhost", "gather_facts": False, "tasks": list(tasks)}], timeout=600)
+    return out, out.stdout + out.stderr
+
+
+def pg_task(lm):
+    """The one running task of /postgres (host port, persistence id)."""
+    with urllib.request.urlopen(lm.url + "/v2/apps/postgres?embed=app.tasks", timeout=10) as response:
+        (task,) = [t for t in json.load(response)["app"]["tasks"] if t["state"] == "TASK_RUNNING"]
+    return task["ports"][0], task["localVolumes"][0]["persistenceId"]
+
+
+@pytest.mark.skipif(not PG_BIN, reason="PostgreSQL server binaries not installed")
+def test_backup_remove_restore_cycles_keep_every_row(pg_dir, playbook_runner, record_property):
+    """Each cycle writes rows, removes the app with allow_data_loss (the role backs up first) and
+    restores the newest backup onto a new app and volume; every row written so far must be back."""
+    record_property("case", f"{BACKUP_CYCLES} backup, remove (allow_data_loss) and restore cycles of the role's "
+                            f"PostgreSQL with psql writes")
+    password = "pg-" + secrets.token_hex(12)
+    backup_dir = pg_dir / "backups"
+    lost, rows_read, volumes_seen = [], [], []
+    with LocalMarathon(pg_dir / "lm", time_scale=PG_TIME_SCALE) as lm:
+        common = role_vars(lm, password, backup_dir)
+        out, text = run_role(playbook_runner, role_task("deploy", dict(common, stateful_postgres_state="started")))
+        assert out.returncode == 0, text[-3000:]
+        port, volume = pg_task(lm)
+        psql(port, password, "CREATE TABLE kept (n int PRIMARY KEY, note text)")
+        for cycle in range(1, BACKUP_CYCLES + 1):
+            psql(port, password, f"INSERT INTO kept SELECT g, 'cycle {cycle}' FROM generate_series({cycle * 100 - 99}, "
+                                 f"{cycle * 100}) g")
+            volumes_seen.append(volume)
+            out, text = run_role(
+                playbook_runner,
+                role_task("remove", dict(common, stateful_postgres_state="absent", stateful_postgres_allow_data_loss=True)),
+                role_task("restore", common, tasks_from="restore"))
+            assert out.returncode == 0, text[-3000:]
+            assert password not in text
+            port, volume = pg_task(lm)
+            if volume in volumes_seen:
+                lost.append(f"cycle {cycle}: the app was not removed (same volume {volume})")
+            if any(v in volumes(lm) for v in volumes_seen):
+                lost.append(f"cycle {cycle}: an old volume is still on disk")
+            rows = [int(x) for x in psql(port, password, "SELECT n FROM kept ORDER BY n").split()]
+            rows_read.append(len(rows))
+            missing = sorted(set(range(1, cycle * 100 + 1)) - set(rows))
+            if missing:
+                lost.append(f"cycle {cycle}: {len(missing)} rows lost (first {missing[:5]})")
+        kept = sorted(p.name for p in backup_dir.glob("localhost_postgres_*.pgc"))
+        assert len(kept) == 3, kept
+    record_property("cycles", BACKUP_CYCLES)
+    record_property("rows_written", BACKUP_CYCLES * 100)
+    record_property("rows_read_back", rows_read[-1] if rows_read else 0)
+    record_property("lost", lost)
+    assert not lost, lost
+    assert rows_read == [cycle * 100 for cycle in range(1, BACKUP_CYCLES + 1)]
+
+
+@pytest.mark.skipif(not PG_BIN, reason="PostgreSQL server binaries not installed")
+def test_failed_backup_blocks_the_removal(pg_dir, playbook_runner, record_property):
+    record_property("case", "stateful_postgres role, absent with allow_data_loss whose backup fails "
+                            "(backup dir below a file): nothing removed")
+    password = "pg-" + secrets.token_hex(12)
+    (pg_dir / "a-file").write_text("not a directory\n")
+    with LocalMarathon(pg_dir / "lm", time_scale=PG_TIME_SCALE) as lm:
+        common = role_vars(lm, password, pg_dir / "backups")
+        out, text = run_role(playbook_runner, role_task("deploy", dict(common, stateful_postgres_state="started")))
+        assert out.returncode == 0, text[-3000:]
+        port, volume = pg_task(lm)
+        psql(port, password, "CREATE TABLE kept AS SELECT generate_series(1, 50) AS n")
+        time.sleep(0.05)
+        since = time.time()
+        out, text = run_role(playbook_runner, role_task("remove", dict(
+            common, stateful_postgres_state="absent", stateful_postgres_allow_data_loss=True,
+            stateful_postgres_backup_dir=str(pg_dir / "a-file" / "backups"))))
+        assert out.returncode != 0, text[-3000:]
+        assert "Not a directory" in text and "Traceback" not in text and password not in text, text[-3000:]
+        writes = writes_since(lm, since)
+        lost = [f"{len(writes)} writes sent"] if writes else []
+        if volume not in volumes(lm) or pg_task(lm)[1] != volume:
+            lost.append("the app or its volume was removed")
+        elif psql(pg_task(lm)[0], password, "SELECT count(*) FROM kept") != "50":
+            lost.append("rows lost")
+    record_property("lost", lost)
+    assert not lost, lost
+
+
+@pytest.mark.skipif(not PG_BIN, reason="PostgreSQL server binaries not installed")
+def test_role_major_upgrade_refused_before_any_write_then_dump_restore_keeps_every_row(
+        pg_dir, playbook_runner, record_property):
+    record_property("case", "stateful_postgres role, postgres:15 -> postgres:16 on the volume: refused with no write; "
+                            "stateful_postgres_major_upgrade=dump_restore keeps every row")
+    password = "pg-" + secrets.token_hex(12)
+    with LocalMarathon(pg_dir / "lm", time_scale=PG_TIME_SCALE) as lm:
+        common = role_vars(lm, password, pg_dir / "backups")
+        out, text = run_role(playbook_runner, role_task("deploy", dict(common, stateful_postgres_state="started")))
+        assert out.returncode == 0, text[-3000:]
+        port, volume = pg_task(lm)
+        psql(port, password, "CREATE TABLE kept AS SELECT generate_series(1, 1000) AS n")
+        time.sleep(0.05)
+        since = time.time()
+        out, text = run_role(playbook_runner, role_task("upgrade", dict(common, stateful_postgres_image="postgres:16")))
+        assert out.returncode != 0 and "stateful_postgres_major_upgrade=dump_restore" in text, text[-3000:]
+        lost = [f"refused upgrade: {len(writes_since(lm, since))} writes"] if writes_since(lm, since) else []
+        out, text = run_role(playbook_runner, role_task("upgrade", dict(
+            common, stateful_postgres_image="postgres:16", stateful_postgres_major_upgrade="dump_restore")))
+        assert out.returncode == 0 and password not in text, text[-3000:]
+        port, new_volume = pg_task(lm)
+        if new_volume == volume:
+            lost.append("the upgrade kept the old volume")
+        count = psql(port, password, "SELECT count(*) FROM kept")
+        if count != "1000":
+            lost.append(f"{1000 - int(count)} rows lost in the upgrade")
+        if len(list((pg_dir / "backups").glob("*.pgc"))) != 1:
+            lost.append("the upgrade's backup was not kept")
+    record_property("lost", lost)
+    assert not lost, lost

@@ -35,6 +35,8 @@ all:
       stateful_postgres_mem: 256
       stateful_postgres_health_interval: 2
       stateful_postgres_wait_timeout: 120
+      # Removals here end a version's run, some on a stopped app; backups have their own target.
+      stateful_postgres_backup_before_remove: false
 INV
 }
 n=0

@@ -2,7 +2,7 @@
 # The tutorial's life cycle with playbooks/deploy.yml on a real localmarathon and a real
 # PostgreSQL: a row written before the stop is read after the start, the volume
 # (persistence id) never changes, a rerun sends no write, removal is refused without
-# allow_data_loss and with it removes the app and its volume directory. A new password is
+# allow_data_loss and with it backs the database up, then removes the app and its volume directory. A new password is
 # refused while the data directory keeps the old one, and applied after ALTER ROLE; present
 # warns when it keeps an instance count other than stateful_postgres_instances. No database
 # password may appear in any output, even with -vvv.
@@ -30,6 +30,7 @@ all:
       stateful_postgres_mem: 256
       stateful_postgres_health_interval: 10
       stateful_postgres_wait_timeout: 180
+      stateful_postgres_backup_dir: "$WORK/backups"
 INV
 
 fail() { echo "FAILED: $*" >&2; exit 1; }
@@ -173,10 +174,13 @@ grep -q "allow_data_loss" "$LAST_LOG" || fail "the refusal does not name allow_d
 info
 expect 'a is not None and s["running"] == 1' "the app must still run"
 
-echo "== absent with allow_data_loss"
-deploy 0 -e state=absent -e allow_data_loss=true
+echo "== absent with allow_data_loss: backed up first, then removed"
+deploy 0 -e state=absent -e allow_data_loss=true -e @"$WORK/new-password.yml"
 info
 expect 'a is None and t == []' "the app must be gone"
+backup=$(find "$WORK/backups" -name 'cluster_postgres_*.pgc' 2>/dev/null)
+[[ $(wc -l <<<"$backup") == 1 && -s "$backup" ]] || fail "expected one backup of /postgres before the removal: $backup"
+pg_restore --data-only --table=tutorial --file=- "$backup" | grep -qF "$MARKER" || fail "the backup lacks the tutorial row"
 for _ in $(seq 1 50); do
     [[ -e "$LM_DATA_DIR/volumes/$VOLUME" ]] || break
     sleep 0.2
@@ -185,7 +189,7 @@ done
 
 echo "== absent again: nothing to do"
 before=$(lm_writes "$LM_URL")
-deploy 0 -e state=absent -e allow_data_loss=true
+deploy 0 -e state=absent -e allow_data_loss=true -e @"$WORK/new-password.yml"
 [[ $(lm_writes "$LM_URL") == "$before" ]] || fail "removing a missing app wrote to Marathon"
 
 for secret in "$OLD_PASSWORD" "$NEW_PASSWORD"; do

@@ -20,7 +20,8 @@ import yaml
 
 doc = json.loads(subprocess.check_output(
     ["ansible-doc", "-t", "role", "--json", "dcos.marathon.stateful_postgres"]))
-spec = doc["dcos.marathon.stateful_postgres"]["entry_points"]["main"]["options"]
+entry_points = doc["dcos.marathon.stateful_postgres"]["entry_points"]
+spec = entry_points["main"]["options"]
 role_dir = None
 for base in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep):
     candidate = os.path.join(base, "ansible_collections", "dcos", "marathon", "roles", "stateful_postgres")
@@ -41,9 +42,19 @@ for name in sorted(set(spec) | set(defaults)):
         problems.append("%s: argument spec default %r != defaults/main.yml %r" % (name, spec[name].get("default"), defaults[name]))
     if not name.startswith("stateful_postgres_"):
         problems.append("%s does not start with stateful_postgres_" % name)
+# The other entry points (backup, restore) take a part of main's variables, with the same defaults.
+if sorted(entry_points) != ["backup", "main", "restore"]:
+    problems.append("entry points: %s" % sorted(entry_points))
+for entry, options in sorted(entry_points.items()):
+    for name, option in sorted(options["options"].items()):
+        if name not in defaults:
+            problems.append("%s of entry point %s is not in defaults/main.yml" % (name, entry))
+        elif option.get("default") != defaults[name]:
+            problems.append("%s: entry point %s has default %r, defaults/main.yml %r" % (name, entry, option.get("default"), defaults[name]))
 if problems:
     sys.exit("\n".join(problems))
-print("%d variables, defaults equal" % len(spec))
+print("%d variables, defaults equal (backup: %d, restore: %d)"
+      % (len(spec), len(entry_points["backup"]["options"]), len(entry_points["restore"]["options"])))
 PY
 
 lm_start --time-scale 20
@@ -117,6 +128,7 @@ if grep -q -F -- "$TEST_PG_PASSWORD" "$LOG"; then echo "FAILED: the password app
 echo "== clean up"
 for app in /tpl/defaults /tpl/custom /tpl/overlay /tpl/port-a /tpl/port-b; do
     ansible-playbook -i inventory.yml dcos.marathon.deploy -e "{\"stateful_postgres_app_id\": \"$app\"}" \
-        -e state=absent -e allow_data_loss=true >"$LOG" 2>&1 || { cat "$LOG"; exit 1; }
+        -e state=absent -e allow_data_loss=true -e stateful_postgres_backup_before_remove=false >"$LOG" 2>&1 ||
+        { cat "$LOG"; exit 1; }
 done
 echo "stateful_postgres template: all checks passed"

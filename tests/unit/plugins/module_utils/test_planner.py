@@ -11,6 +11,7 @@ import copy
 import pytest
 
 from ansible_collections.dcos.marathon.plugins.module_utils._app_request import AppRequest, Refusal
+from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import image_major
 from ansible_collections.dcos.marathon.plugins.module_utils._planner import RollbackTarget, plan_app
 
 WEB = {"id": "/web", "cmd": "sleep 100", "cpus": 0.1, "mem": 32, "instances": 2}
@@ -160,6 +161,37 @@ def test_init_env_change_is_refused_unless_allowed():
     # A secret reference is not a value to compare.
     ref = changed(WEB, env={"POSTGRES_PASSWORD": {"secret": "pw"}}, secrets={"pw": {"source": "db/pw"}})
     assert plan_app(request(ref, init_env=["POSTGRES_PASSWORD"]), live).action != "refuse"
+
+
+def docker_db(image):
+    return changed(DB, container={"type": "DOCKER", "docker": {"image": image},
+                                  "volumes": DB["container"]["volumes"]})
+
+
+def test_a_major_change_of_a_resident_apps_image_is_refused_with_fixed_image_major():
+    live = live_app(docker_db("postgres:15"), tasks=[RESIDENT_RUNNING_TASK])
+    plan = plan_app(request(docker_db("postgres:16"), fixed_image_major=True), live)
+    assert plan.action == "refuse" and plan.extra["refused_image_major"] == {"live": "15", "desired": "16"}
+    assert "moves from major version 15 to 16" in plan.msg and "Nothing was sent" in plan.msg
+    # Without the option, and for a minor change, an update as before.
+    assert plan_app(request(docker_db("postgres:16")), live).action == "update"
+    assert plan_app(request(docker_db("postgres:15.8"), fixed_image_major=True), live).action == "update"
+    # Stopped (suspended) too: the next start would find the old files.
+    suspended = live_app(docker_db("postgres:15"), instances=0, tasks=[SUSPENDED_TASK])
+    assert plan_app(request(docker_db("postgres:16"), fixed_image_major=True), suspended).action == "refuse"
+    # No volume, no old files.
+    web = live_app(changed(WEB, container={"type": "DOCKER", "docker": {"image": "postgres:15"}}))
+    web_new = changed(WEB, container={"type": "DOCKER", "docker": {"image": "postgres:16"}})
+    assert plan_app(request(web_new, fixed_image_major=True), web).action == "update"
+
+
+@pytest.mark.parametrize("image, major", [
+    ("postgres:16", "16"), ("postgres:16.2-alpine", "16"), ("docker.io/library/postgres:9.6", "9.6"),
+    ("registry:5000/postgres:15@sha256:ab", "15"), ("registry:5000/postgres", None), ("postgres:latest", None),
+    ("postgres", None), ("", None), ("postgres:9", "9"),
+])
+def test_image_major(image, major):
+    assert image_major(image) == major
 
 
 def test_the_landed_check_is_the_plan_comparison():
