@@ -210,7 +210,8 @@ class AppService:
                                                             check_group_clash=False)
             except ApiError as exc:
                 raise _prefixed(exc, path) from None
-        groups = {g: r for g, r in c.groups.items() if g not in target_groups}
+        # groups below this one that the update no longer lists go, as their apps do
+        groups = {g: r for g, r in c.groups.items() if g != group_id and not g.startswith(prefix)}
         for gid, record in target_groups.items():
             old = c.groups.get(gid, {})
             if old.get("dependencies") != record["dependencies"] or gid not in c.groups:

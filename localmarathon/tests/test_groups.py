@@ -175,3 +175,7 @@ def test_groups_survive_a_restart(api, lm):
     assert wait_for(lambda: requests.get(lm.url + "/ping").ok, 10, "restart")
     assert api.get("/v2/groups/k").json()["groups"][0]["id"] == "/k/empty"
     assert api.get("/v2/groups/k/versions").json() == versions
+    # a "groups" list without the nested group removes it
+    _deploy(api, "PUT", "/v2/groups/k", {"id": "/k", "groups": []})
+    assert api.get("/v2/groups/k").json()["groups"] == []
+    assert api.get("/v2/groups/k/empty", check=False).status_code == 404
