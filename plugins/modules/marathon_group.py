@@ -12,14 +12,14 @@ short_description: Converge one Marathon group (its apps, nested groups and depe
 version_added: 0.3.0
 description:
   - Converges one Marathon group, the unit Marathon deploys a stack in (a database, its pooler and its
-    exporter): one C(GET /v2/groups/{id}) reads every app below the group, and at most one
+    exporter). One C(GET /v2/groups/{id}) reads every app below the group, and at most one
     C(PUT /v2/groups/{id}) changes them in one deployment, whose steps Marathon orders by C(dependencies)
     (apps that others depend on start first).
   - Each app is compared with the live one exactly as M(dcos.marathon.marathon_app) compares them (one
     normalized form per Marathon version). When every app matches, nothing is sent and the task is one GET.
   - Otherwise the write carries the new definition of each app that differs; every other app is sent as
     Marathon shows it, so its part of the deployment is empty and its version does not move.
-  - The resident-app rules of M(dcos.marathon.marathon_app) are checked for every app before any write: a
+  - The resident-app rules of M(dcos.marathon.marathon_app) are checked for every app before any write. A
     change Marathon refuses on an app with persistent volumes fails the task, naming the app and the fields,
     and nothing is sent.
   - With O(wait=true) the module waits for the deployment and then for every app of the group to be running
@@ -222,6 +222,20 @@ version:
   returned: always
   type: str
   sample: "2026-01-01T00:00:00.000Z"
+diff:
+  description:
+    - Normalized definitions of the apps that change, by app id, secret environment values masked.
+  returned: when diff mode is on (C(--diff), or C(diff=true) on the task)
+  type: dict
+  contains:
+    before:
+      description: The live apps before the task, by app id.
+      type: dict
+      returned: always
+    after:
+      description: The apps after the task, by app id.
+      type: dict
+      returned: always
 duration:
   description: Seconds spent waiting.
   returned: when the task waited
