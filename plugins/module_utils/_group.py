@@ -495,12 +495,13 @@ class GroupExecutor(object):
         self.result["deployment_id"] = resp.deployment_id
         if isinstance(resp.body, dict) and resp.body.get("version"):
             self.result["version"] = resp.body["version"]
+        removed = {"id": request.group_id, "apps": []}  # what the apps of a removed group show
         if not request.wait:
-            self._show_apps(plan, None if plan.delete else self.api.get_group(request.group_id))
+            self._show_apps(plan, removed if plan.delete else self.api.get_group(request.group_id))
             return
         start = self.waiter.deadline.elapsed()
         self.waiter.wait_deployment(self.result["deployment_id"], request.group_id)
-        group = None if plan.delete else self._wait_apps(plan, None)
+        group = removed if plan.delete else self._wait_apps(plan, None)
         self.result["duration"] = round(self.waiter.deadline.elapsed() - start, 3)
         self._show_apps(plan, group)
 
