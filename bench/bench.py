@@ -636,7 +636,7 @@ def bench_role_fanout(runner, clusters, repeat, counts=(1, 10)):
     role = [role_task("no-change", "present")]
     uri = [{"name": "uri GET", "ansible.builtin.uri": {
         "url": "{{ marathon_url }}/v2/apps" + ROLE_APP_ID, "return_content": False}}]
-    data = {(kind, n): {"walls": [], "cpus": [], "reqs": [], "writes": [], "calls": []}
+    data = {(kind, n): {"walls": [], "cpus": [], "reqs": [], "writes": [], "calls": [], "tasks": []}
             for kind in ("role", "uri") for n in counts}
     for _ in range(max(repeat, 3)):
         for n in counts:
@@ -653,6 +653,7 @@ def bench_role_fanout(runner, clusters, repeat, counts=(1, 10)):
                 d["reqs"].append(len(window))
                 d["writes"].append(sum(1 for r in window if r["write"]))
                 d["calls"].append(sum(1 for r in rows if r["action"].startswith("dcos.marathon.")))
+                d["tasks"].append(len(rows))
     out = {}
     for n in counts:
         row = {}
@@ -662,6 +663,7 @@ def bench_role_fanout(runner, clusters, repeat, counts=(1, 10)):
                          "cpu_s_per_cluster": round(median(d["cpus"]) / n, 3),
                          "requests_per_cluster": round(median(d["reqs"]) / n, 3), "writes": median(d["writes"]),
                          "module_calls_per_cluster": round(median(d["calls"]) / n, 3),
+                         "tasks_per_cluster": round(median(d["tasks"]) / n, 3),
                          "samples_playbook_s": [round(x, 3) for x in d["walls"]]}
         row["ratio_role_to_uri"] = round(row["role"]["playbook_s"] / row["uri"]["playbook_s"], 3)
         row["ratio_role_to_uri_cpu"] = round(row["role"]["cpu_s"] / row["uri"]["cpu_s"], 3)
