@@ -63,10 +63,10 @@ db_started=$(app_field /pg-stack/db 'app["tasks"][0]["startedAt"]')
 pooler_staged=$(app_field /pg-stack/pooler 'app["tasks"][0]["stagedAt"]')
 [[ "$db_started" < "$pooler_staged" ]] || fail "the pooler was launched ($pooler_staged) before the database ran ($db_started)"
 
-echo "== rerun: one GET, no write"
+echo "== rerun (at -vvv, the password must not show): one GET, no write"
 before=$(lm_writes "$LM_URL")
 logged=$(wc -l <"$LM_DATA_DIR/requests.jsonl")
-play
+play -vvv
 [[ $(lm_writes "$LM_URL") == "$before" ]] || fail "a rerun wrote to Marathon"
 sent=$(tail -n +"$((logged + 1))" "$LM_DATA_DIR/requests.jsonl" | "$PY" -c '
 import json, sys
