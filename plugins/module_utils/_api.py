@@ -23,6 +23,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._errors import (
     MarathonError,
     MarathonParameterError,
     is_app_not_found,
+    is_group_not_found,
     marathon_url_hint,
     redact_url,
 )
@@ -107,7 +108,7 @@ class MarathonApi:
             return self._read(group_path(group_id), "group", params=[("embed", e) for e in GROUP_EMBEDS],
                               app_id=group_id)
         except MarathonError as e:
-            if e.status == 404:
+            if is_group_not_found(e):
                 return None
             raise
 
