@@ -207,6 +207,7 @@ class GroupPlan(object):
     body: dict = None
     delete: bool = False
     dependency_changes: list = field(default_factory=list)
+    dependencies: dict = field(default_factory=dict)
     msg: str = None
 
     @property
@@ -217,6 +218,9 @@ class GroupPlan(object):
     def landed(self, group):
         """Whether a group read after a lost answer shows this plan's write."""
         live = group_apps(group)
+        live_groups = _live_groups(group)
+        if any(live_groups.get(g) != self.dependencies[g] for g in self.dependency_changes):
+            return False
         for step in self.steps.values():
             found = live.get(step.app_id)
             if step.action == DELETE and found is not None:
@@ -257,6 +261,10 @@ def _target_count(request, app_id, live):
 def _live_body(live, instances=None):
     """A live app as a request body: what Marathon has, so its part of the group write changes nothing."""
     body = definition_for_request(live)
+    # Marathon 1.4 echoes the deprecated forms beside the new ones, and refuses a body with both.
+    for old, new in (("ports", "portDefinitions"), ("uris", "fetch")):
+        if new in body:
+            body.pop(old, None)
     if instances is not None:
         body["instances"] = instances
     return body
@@ -322,7 +330,8 @@ def plan_group(request, live_group):
     live_groups = _live_groups(live_group)
     dependency_changes = sorted(g for g, deps in request.groups.items()
                                 if deps is not None and deps != live_groups.get(g, []))
-    plan = GroupPlan(steps=steps, dependency_changes=dependency_changes)
+    plan = GroupPlan(steps=steps, dependency_changes=dependency_changes,
+                     dependencies=dict((g, request.groups[g]) for g in dependency_changes))
     if plan.writes:
         plan.body = _group_body(request, steps, live_groups)
     return plan

@@ -119,6 +119,16 @@ def test_absent_refuses_resident_apps_without_allow_data_loss():
 def test_dependencies_of_a_group_alone_are_a_change():
     plan = plan_group(request({"apps": [JOB], "dependencies": ["/other"]}), live_group(live_app(JOB)))
     assert plan.writes and plan.dependency_changes == ["/s"] and plan.body["dependencies"] == ["/other"]
+    assert not plan.landed(live_group(live_app(JOB)))
+    assert plan.landed(live_group(live_app(JOB), deps=["/other"]))
+
+
+def test_marathon_1_4_echoes_are_not_sent_back_beside_the_new_forms():
+    old = live_app(dict(JOB, portDefinitions=[{"port": 10000, "protocol": "tcp"}], fetch=[{"uri": "http://x/a"}]),
+                   ports=[10000], uris=["http://x/a"])
+    plan = plan_group(request({"apps": [dict(WEB, id="web")]}), live_group(old))
+    (kept,) = [a for a in plan.body["apps"] if a["id"] == "/s/job"]
+    assert "ports" not in kept and "uris" not in kept and kept["portDefinitions"][0]["port"] == 10000
 
 
 @pytest.mark.parametrize("definition,message", [
