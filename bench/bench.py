@@ -11,6 +11,10 @@ Writes one JSON object (raw samples and medians) to --out. Sections:
   overhead     no-change marathon_app vs ansible.builtin.uri GET of the same app vs ansible.builtin.ping
   scale_apps   no-change over 1, 10, 50 apps on one cluster (a loop)
   scale_clusters  no-change over 1, 5, 10 clusters (one host per cluster, forks = clusters)
+  groups       no-change over 1, 10, 50 apps of one group: one marathon_group task against the
+               marathon_app loop over the same apps (requests, GETs, task time, CPU)
+  role_fanout  no-change rollout of the stateful_postgres role (real PostgreSQL) over 1 and 10
+               clusters against an ansible.builtin.uri GET per cluster in the same run (CPU per cluster)
   alternative  rerunning our task vs PUT of the same JSON with ansible.builtin.uri: writes,
                deployments, task restarts per rerun
   role         the stateful_postgres role (real PostgreSQL) through a life cycle, one
@@ -51,7 +55,8 @@ sys.path.insert(0, str(REPO / "localmarathon"))
 from localmarathon.images import allow_search  # noqa: E402
 from localmarathon.testing import LocalMarathon, provenance  # noqa: E402
 
-SECTIONS = ("states", "role", "wait", "overhead", "scale_apps", "scale_clusters", "alternative")
+SECTIONS = ("states", "role", "wait", "overhead", "scale_apps", "scale_clusters", "alternative", "groups",
+            "role_fanout")
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -573,6 +578,101 @@ def bench_scale_clusters(runner, clusters, repeat, counts=(1, 5, 10)):
     return out
 
 
+def bench_groups(runner, cluster, repeat, counts=(1, 10, 50)):
+    """One group per size; each measured twice in the same way: one marathon_group task, and the
+    marathon_app loop over the same apps. The window of a task is its run on the cluster."""
+    groups = {}
+    for n in counts:
+        group_id = "/bench/group%d" % n
+        apps = [cmd_app("app%02d" % i) for i in range(n)]
+        r = cluster.session.post(cluster.url + "/v2/groups", json={"id": group_id, "apps": apps}, timeout=30)
+        r.raise_for_status()
+        groups[n] = (group_id, [dict(a, id="%s/%s" % (group_id, a["id"])) for a in apps])
+    cluster.wait_running([a["id"] for _gid, apps in groups.values() for a in apps])
+    inv = runner.inventory([cluster], name="groups")
+    out = {}
+    for n in counts:
+        group_id, apps = groups[n]
+        kinds = {
+            "group": [{"name": "group %d" % n, "dcos.marathon.marathon_group": {
+                "marathon_url": "{{ marathon_url }}", "group_id": group_id,
+                "definition": {"apps": [dict(a, id=a["id"].rsplit("/", 1)[1]) for a in apps]}}}],
+            "app_loop": [{"name": "app loop %d" % n, "dcos.marathon.marathon_app": {
+                "marathon_url": "{{ marathon_url }}", "definition": "{{ item }}"},
+                "loop": "{{ bench_apps }}", "loop_control": {"label": "{{ item.id }}"}}],
+        }
+        row_out = {}
+        for kind, tasks in kinds.items():
+            task_s, reqs, gets, writes, cpus = [], [], [], [], []
+            for _ in range(repeat):
+                _wall, timing = runner.run(tasks, inv, play_vars={"bench_apps": apps}, name="%s%d" % (kind, n))
+                row = timing["tasks"][0]
+                if row.get("changed") or row.get("items_changed"):
+                    raise RuntimeError("no-change %s over %d apps changed something" % (kind, n))
+                time.sleep(0.2)
+                window = cluster.requests_between(row["start"], row["end"])
+                task_s.append(task_seconds(row))
+                cpus.append(runner.last_cpu)
+                reqs.append(len(window))
+                gets.append(sum(1 for r in window if r["method"] == "GET"))
+                writes.append(sum(1 for r in window if r["write"]))
+            row_out[kind] = {"task_s": median(task_s), "cpu_s": median(cpus), "requests": median(reqs),
+                             "gets": median(gets), "writes": median(writes),
+                             "samples_task_s": [round(x, 3) for x in task_s]}
+        out[str(n)] = row_out
+    first, last = out[str(counts[0])]["group"], out[str(counts[-1])]["group"]
+    out["ratio_group_task"] = round(last["task_s"] / first["task_s"], 3)
+    out["goal_ratio"] = 2.0
+    return out
+
+
+def bench_role_fanout(runner, clusters, repeat, counts=(1, 10)):
+    """The stateful_postgres role's no-change rollout, one host per cluster (forks = clusters),
+    against a uri GET of the same app per cluster: the uri fan-out is this machine's floor."""
+    for c in clusters:
+        allow_search(c.lm.data_dir)
+    top = max(counts)
+    invs = {n: runner.inventory(clusters[:n], name="fanout") for n in counts}
+    runner.run([role_task("deploy", "present")], invs[top], forks=top, name="fanout-deploy")
+    role = [role_task("no-change", "present")]
+    uri = [{"name": "uri GET", "ansible.builtin.uri": {
+        "url": "{{ marathon_url }}/v2/apps" + ROLE_APP_ID, "return_content": False}}]
+    data = {(kind, n): {"walls": [], "cpus": [], "reqs": [], "writes": [], "calls": [], "tasks": []}
+            for kind in ("role", "uri") for n in counts}
+    for _ in range(max(repeat, 3)):
+        for n in counts:
+            for kind, tasks in (("role", role), ("uri", uri)):
+                wall, timing = runner.run(tasks, invs[n], forks=n, name="fanout-%s%d" % (kind, n))
+                rows = [r for r in timing["tasks"] if r["outcome"] != "skipped"]
+                if kind == "role" and any(r.get("changed") for r in rows if r["action"].startswith("dcos.marathon.")):
+                    raise RuntimeError("no-change role over %d clusters changed something" % n)
+                time.sleep(0.2)
+                window = [r for c in clusters[:n] for r in c.requests_between(timing["play_start"], timing["play_end"])]
+                d = data[(kind, n)]
+                d["walls"].append(wall)
+                d["cpus"].append(runner.last_cpu)
+                d["reqs"].append(len(window))
+                d["writes"].append(sum(1 for r in window if r["write"]))
+                d["calls"].append(sum(1 for r in rows if r["action"].startswith("dcos.marathon.")))
+                d["tasks"].append(len(rows))
+    out = {}
+    for n in counts:
+        row = {}
+        for kind in ("role", "uri"):
+            d = data[(kind, n)]
+            row[kind] = {"playbook_s": median(d["walls"]), "cpu_s": median(d["cpus"]),
+                         "cpu_s_per_cluster": round(median(d["cpus"]) / n, 3),
+                         "requests_per_cluster": round(median(d["reqs"]) / n, 3), "writes": median(d["writes"]),
+                         "module_calls_per_cluster": round(median(d["calls"]) / n, 3),
+                         "tasks_per_cluster": round(median(d["tasks"]) / n, 3),
+                         "samples_playbook_s": [round(x, 3) for x in d["walls"]]}
+        row["ratio_role_to_uri"] = round(row["role"]["playbook_s"] / row["uri"]["playbook_s"], 3)
+        row["ratio_role_to_uri_cpu"] = round(row["role"]["cpu_s"] / row["uri"]["cpu_s"], 3)
+        out[str(n)] = row
+    out["goal_ratio"] = 1.1
+    return out
+
+
 def bench_alternative(runner, cluster, repeat):
     """Reruns of an unchanged definition: ours vs PUT /v2/apps/{id} of the same JSON with uri."""
     app = cmd_app("/bench/alt", portDefinitions=[{"port": 0, "name": "http"}], env={"MODE": "bench"},
@@ -641,7 +741,7 @@ def main():
     clusters = []
     ok = False
     try:
-        n_clusters = args.clusters if "scale_clusters" in only else 2
+        n_clusters = args.clusters if ("scale_clusters" in only or "role_fanout" in only) else 2
         dirs = [work / ("lm%02d" % i) for i in range(max(2, n_clusters))]
         # In this thread: localmarathon gets PR_SET_PDEATHSIG, which fires when the starting thread ends.
         for d in dirs:
@@ -675,6 +775,10 @@ def main():
         section("scale_clusters", lambda: bench_scale_clusters(runner, clusters[:args.clusters], args.repeat,
                                                                tuple(sorted({x for x in (1, 5, 10) if x <= args.clusters}
                                                                             | {args.clusters}))))
+        section("groups", lambda: bench_groups(runner, apps_c, args.repeat,
+                                               tuple(int(x) for x in args.apps.split(","))))
+        section("role_fanout", lambda: bench_role_fanout(runner, clusters[:args.clusters], args.repeat,
+                                                         tuple(sorted({1, args.clusters}))))
         result["section_seconds"] = timings
         result["load_after"] = os.getloadavg()
         ok = True

@@ -151,6 +151,26 @@ def judge(b, lm, rollout):
                       % (c["ratio_playbook"], len(c.get("samples_ratio_playbook", [])) or 1, c["10"]["playbook_s"],
                          c["1"]["playbook_s"]),
                       "met": c["ratio_playbook"] <= GOAL_CLUSTERS})
+    g = s.get("groups")
+    if g and "ratio_group_task" in g:
+        sizes = sorted(int(k) for k in g if k.isdigit())
+        top = g[str(sizes[-1])]["group"]
+        goals.append({"goal": "marathon_group, %d unchanged apps in one task <= %.1fx one app, 1 GET"
+                      % (sizes[-1], g["goal_ratio"]),
+                      "measured": "%.2fx (%.3f s vs %.3f s), %s GET, %s writes" % (
+                          g["ratio_group_task"], top["task_s"], g[str(sizes[0])]["group"]["task_s"], fmt(top["gets"]),
+                          fmt(top["writes"])),
+                      "met": g["ratio_group_task"] <= g["goal_ratio"] and top["gets"] == 1 and top["writes"] == 0})
+    f = s.get("role_fanout")
+    if f:
+        for n in sorted((k for k in f if k.isdigit()), key=int):
+            row = f[n]
+            goals.append({"goal": "stateful_postgres no-change rollout on %s cluster(s) <= %.1fx a uri GET per cluster"
+                          % (n, f["goal_ratio"]),
+                          "measured": "%.2fx (%.2f s vs %.2f s; CPU %.2f s vs %.2f s per cluster)" % (
+                              row["ratio_role_to_uri"], row["role"]["playbook_s"], row["uri"]["playbook_s"],
+                              row["role"]["cpu_s_per_cluster"], row["uri"]["cpu_s_per_cluster"]),
+                          "met": row["ratio_role_to_uri"] <= f["goal_ratio"]})
     for name, prof in rollout_profiles(rollout):
         n = rollout.get("clusters")
         goals.append({"goal": "rollout.yml deploy on %s clusters <= %.1fx one cluster (PostgreSQL, %s profile)"
@@ -268,6 +288,17 @@ def why_missed(b, lm, rollout):
                              % (step, fmt(d["module_calls"]), ", ".join(short_module(m) for m in d["samples"]["modules"][0]),
                                 fmt(d["requests"]), fmt(d["writes"]), " and reported a change" if d["changed"] else "",
                                 compact_requests(d["samples"]["methods"][0])))
+    f = s.get("role_fanout")
+    for n in sorted((k for k in (f or {}) if k.isdigit()), key=int):
+        row = f[n]
+        if row["ratio_role_to_uri"] > f["goal_ratio"] and "tasks_per_cluster" in row["role"]:
+            notes.append("The role's no-change rollout on %s cluster(s) took %.2fx the uri fan-out, %.0f%% over the %.1fx "
+                         "goal, with the same requests (%s per cluster, one module call). The difference is Ansible's "
+                         "per-task cost: the role runs %s tasks per cluster (checks, rendering, the module call, "
+                         "showing the tasks) against uri's one, and costs %.2f CPU-seconds per cluster against %.2f."
+                         % (n, row["ratio_role_to_uri"], 100 * (row["ratio_role_to_uri"] / f["goal_ratio"] - 1),
+                            f["goal_ratio"], fmt(row["role"]["requests_per_cluster"]), fmt(row["role"]["tasks_per_cluster"]),
+                            row["role"]["cpu_s_per_cluster"], row["uri"]["cpu_s_per_cluster"]))
     return notes
 
 
@@ -518,6 +549,32 @@ def markdown(b, lm, rollout, runtime, goals, notes):
         md += ["", "playbooks/rollout.yml itself (the stateful_postgres role with real PostgreSQL on 1 and 10 clusters) "
                "is not part of this run: `BENCH_ROLLOUT=1 make bench` adds bench/rollout_bench.py, which takes about "
                "ten minutes on 2 cores."]
+
+    g = s.get("groups")
+    if g:
+        sizes = sorted((k for k in g if k.isdigit()), key=int)
+        md += ["", "## 5a. Many apps: one marathon_group task against the marathon_app loop", "",
+               "The same unchanged `cmd` apps of one group, converged by one marathon_group task or by a marathon_app "
+               "task looping over them; requests are those localmarathon logged during the task.", "",
+               table(["apps", "group: task s", "group: GETs / writes", "loop: task s", "loop: GETs / writes",
+                      "group / loop CPU s"],
+                     [[n, fmt(g[n]["group"]["task_s"]), "%s / %s" % (fmt(g[n]["group"]["gets"]), fmt(g[n]["group"]["writes"])),
+                       fmt(g[n]["app_loop"]["task_s"]),
+                       "%s / %s" % (fmt(g[n]["app_loop"]["gets"]), fmt(g[n]["app_loop"]["writes"])),
+                       "%s / %s" % (fmt(g[n]["group"]["cpu_s"]), fmt(g[n]["app_loop"]["cpu_s"]))] for n in sizes])]
+    f = s.get("role_fanout")
+    if f:
+        counts = sorted((k for k in f if k.isdigit()), key=int)
+        md += ["", "## 5b. The role's no-change rollout against a uri GET per cluster", "",
+               "One host per cluster, forks = clusters; the role (real PostgreSQL, deployed once before) against "
+               "`ansible.builtin.uri` GET of the same app in the same run. CPU is ansible-playbook with its forks and "
+               "module processes.", "",
+               table(["clusters", "role s", "uri s", "ratio", "role CPU s / cluster", "uri CPU s / cluster",
+                      "role module calls / requests per cluster"],
+                     [[n, fmt(f[n]["role"]["playbook_s"]), fmt(f[n]["uri"]["playbook_s"]), fmt(f[n]["ratio_role_to_uri"]),
+                       fmt(f[n]["role"]["cpu_s_per_cluster"]), fmt(f[n]["uri"]["cpu_s_per_cluster"]),
+                       "%s / %s" % (fmt(f[n]["role"]["module_calls_per_cluster"]),
+                                    fmt(f[n]["role"]["requests_per_cluster"]))] for n in counts])]
 
     alt = s.get("alternative")
     if alt:

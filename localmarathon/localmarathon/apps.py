@@ -8,6 +8,8 @@ resident-app rules, assign service ports, then deploy.
 
 from __future__ import annotations
 
+import math
+
 from . import events as ev
 from . import views
 from .appdef.ids import canonical_id
@@ -15,7 +17,7 @@ from .appdef.normalize import app_for_output, normalize_app
 from .appdef.ports import assign_service_ports, service_ports
 from .appdef.resident import validate_resident_update
 from .appdef.validation import validate_version_body
-from .cluster import Cluster
+from .cluster import MAX_VERSIONS, Cluster
 from .deployments import Deployment
 from .instances import is_active, parse_task_app
 from .errors import ApiError, not_found_app
@@ -67,27 +69,224 @@ class AppService:
                 raise _group_not_found(group_id)
             return [views.app_info(c, a, embed, tasks_default=True) for a in ids]
 
-    def group(self, group_id: str, embed: set) -> dict:
-        """The group tree implied by the app ids (groups are not stored of their own)."""
+    def group(self, group_id: str, embed: set, *, with_apps: bool = True, with_groups: bool = True) -> dict:
+        """GET /v2/groups[/{id}]: the groups written through /v2/groups and those implied by app ids."""
         c = self.cluster
         with c.lock:
-            ids = sorted(c.apps)
-            if group_id != "/" and not any(a.startswith(group_id + "/") for a in ids):
+            if not self._group_exists(group_id):
                 raise _group_not_found(group_id)
-            version = max((c.apps[a]["version"] for a in ids), default=None)
+            return self._group_json(group_id, lambda app_id: views.app_info(c, app_id, embed),
+                                    with_apps=with_apps, with_groups=with_groups)
 
-            def build(gid: str) -> dict:
-                prefix = "/" if gid == "/" else gid + "/"
-                below = [a[len(prefix):] for a in ids if a.startswith(prefix)]
-                subgroups = sorted({prefix + rest.split("/")[0] for rest in below if "/" in rest})
-                out = {"id": gid, "apps": [views.app_info(c, prefix + rest, embed) for rest in below if "/" not in rest],
-                       "pods": [], "groups": [build(g) for g in subgroups], "dependencies": []}
-                if version:
-                    out["version"] = version
-                out["enforceRole"] = False
-                return out
+    def _group_exists(self, group_id: str) -> bool:
+        c = self.cluster
+        return group_id == "/" or group_id in c.groups or any(g.startswith(group_id + "/") for g in c.groups) \
+            or any(a.startswith(group_id + "/") for a in c.apps)
 
-            return build(group_id)
+    def _child_groups(self, group_id: str) -> list[str]:
+        prefix = "/" if group_id == "/" else group_id + "/"
+        c = self.cluster
+        below = [i[len(prefix):] for i in [*c.apps, *c.groups] if i.startswith(prefix)]
+        return sorted({prefix + rest.split("/")[0] for rest in below if "/" in rest}
+                      | {prefix + rest for rest in below if rest and "/" not in rest and prefix + rest in c.groups})
+
+    def _direct_apps(self, group_id: str) -> list[str]:
+        prefix = "/" if group_id == "/" else group_id + "/"
+        return [a for a in sorted(self.cluster.apps) if a.startswith(prefix) and "/" not in a[len(prefix):]]
+
+    def _group_json(self, group_id: str, app_json, *, with_apps: bool = True, with_groups: bool = True) -> dict:
+        c = self.cluster
+        prefix = "/" if group_id == "/" else group_id + "/"
+        record = c.groups.get(group_id, {})
+        out = {"id": group_id}
+        if with_apps:
+            out["apps"] = [app_json(a) for a in self._direct_apps(group_id)]
+            out["pods"] = []
+        if with_groups:
+            out["groups"] = [self._group_json(g, app_json, with_apps=with_apps) for g in self._child_groups(group_id)]
+        out["dependencies"] = list(record.get("dependencies", []))
+        version = max([c.apps[a]["version"] for a in c.apps if a.startswith(prefix)]
+                      + [r["version"] for g, r in c.groups.items() if g == group_id or g.startswith(prefix)],
+                      default=None)
+        if version:
+            out["version"] = version
+        out["enforceRole"] = bool(record.get("enforceRole", False))
+        return out
+
+    def group_versions(self, group_id: str) -> list[str]:
+        c = self.cluster
+        with c.lock:
+            if not self._group_exists(group_id):
+                raise _group_not_found(group_id)
+            return [v["version"] for v in c.group_versions.get(group_id, [])]
+
+    def group_version(self, group_id: str, version: str) -> dict:
+        c = self.cluster
+        with c.lock:
+            for v in c.group_versions.get(group_id, []):
+                if v["version"] == version or _same_instant(v["version"], version):
+                    return v["group"]
+        raise ApiError(404, {"message": f"Group {group_id} not found in version {version}", "details": []})
+
+    # ------------------------------------------------------------------ group writes
+
+    def update_group(self, raw_id: str, raw, *, force: bool, create: bool) -> tuple[Deployment, str]:
+        """POST /v2/groups (``create``) and PUT /v2/groups/{id}: the group update applied to the root
+        group as one deployment. A body with ``version`` rolls the group back; with ``scaleBy`` (and no
+        version) it scales every app below the group. Returns the deployment and the group's id."""
+        if not isinstance(raw, dict):
+            raise ApiError(422, {"message": "Invalid JSON", "details": [
+                {"path": "", "errors": ["error.expected.jsobject"]}]})
+        c = self.cluster
+        with c.lock:
+            if create:
+                if not isinstance(raw.get("id"), str):
+                    raise ApiError(422, {"message": "Invalid JSON", "details": [
+                        {"path": "/id", "errors": ["error.path.missing"]}]})
+                group_id = _canonical_group_id(raw["id"], raw_id, "/id")
+                if self._group_exists(group_id) and group_id != "/":
+                    raise ApiError(409, {"message": f"Group {group_id} is already created. "
+                                                    "Use PUT to change this group."})
+            else:
+                group_id = raw_id
+            if raw.get("version") is not None:
+                snapshot = self.group_version(group_id, str(raw["version"]))
+                return self._apply_group(group_id, _snapshot_as_update(snapshot), force=force), group_id
+            if raw.get("scaleBy") is not None:
+                return self._scale_group(group_id, raw["scaleBy"], force=force), group_id
+            return self._apply_group(group_id, raw, force=force), group_id
+
+    def delete_group(self, group_id: str, *, force: bool) -> Deployment:
+        """DELETE /v2/groups/{id}: the group, its groups and every app below it go in one deployment."""
+        c = self.cluster
+        with c.lock:
+            if not self._group_exists(group_id):
+                raise _group_not_found(group_id)
+            prefix = "/" if group_id == "/" else group_id + "/"
+            changes = {a: None for a in c.apps if a.startswith(prefix)}
+            groups = {g: r for g, r in c.groups.items() if g != group_id and not g.startswith(prefix)}
+            dep = self.executor.deploy(changes, force=force, groups=groups)
+            self._record_group_versions(group_id, dep.version, deleted=True)
+            return dep
+
+    def _scale_group(self, group_id: str, factor, *, force: bool) -> Deployment:
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 0:
+            raise ApiError(422, {"message": "Object is not valid", "details": [
+                {"path": "/scaleBy", "errors": ["error.min: 0.0"]}]})
+        c = self.cluster
+        if not self._group_exists(group_id):
+            raise _group_not_found(group_id)
+        prefix = "/" if group_id == "/" else group_id + "/"
+        changes = {}
+        for app_id in [a for a in c.apps if a.startswith(prefix)]:
+            app = dict(c.apps[app_id]["app"])
+            app["instances"] = math.ceil(app.get("instances", 1) * factor)
+            changes[app_id] = app
+        dep = self.executor.deploy(changes, force=force)
+        self._record_group_versions(group_id, dep.version)
+        return dep
+
+    def _apply_group(self, group_id: str, update: dict, *, force: bool) -> Deployment:
+        """Flatten the update into the apps and groups it leaves below ``group_id`` and deploy the
+        difference; each app goes through the one write pipeline (``_prepared_definition``)."""
+        c = self.cluster
+        target_apps: dict = {}   # app id -> (raw definition, error path prefix) for apps the update names
+        kept_apps: set = set()   # app ids the update leaves as they are
+        target_groups: dict = {}
+        self._flatten_update(group_id, update, "", target_apps, kept_apps, target_groups)
+        prefix = "/" if group_id == "/" else group_id + "/"
+        changes: dict = {}
+        for app_id in [a for a in c.apps if a.startswith(prefix)]:
+            if app_id not in target_apps and app_id not in kept_apps:
+                changes[app_id] = None
+        for app_id, (raw_app, path) in target_apps.items():
+            if app_id in target_groups:
+                raise ApiError(422, {"message": "Object is not valid", "details": [
+                    {"path": "/", "errors": ["Groups and Applications may not have the same identifier."]}]})
+            ports_of_batch = {p for a in changes.values() if a for p in service_ports(a)}
+            try:
+                changes[app_id] = self._prepared_definition(raw_app, app_id, c.apps.get(app_id), partial=False,
+                                                            force=force, also_used=ports_of_batch,
+                                                            check_group_clash=False)
+            except ApiError as exc:
+                raise _prefixed(exc, path) from None
+        # groups below this one that the update no longer lists go, as their apps do
+        groups = {g: r for g, r in c.groups.items() if g != group_id and not g.startswith(prefix)}
+        for gid, record in target_groups.items():
+            old = c.groups.get(gid, {})
+            if old.get("dependencies") != record["dependencies"] or gid not in c.groups:
+                record = dict(record, version=None)
+            else:
+                record = dict(record, version=old.get("version"))
+            groups[gid] = record
+        version = c.clock.next()
+        for record in groups.values():
+            if record.get("version") is None:
+                record["version"] = version
+        dep = self.executor.deploy(changes, force=force, version=version, groups=groups)
+        self._record_group_versions(group_id, dep.version)
+        return dep
+
+    def _flatten_update(self, group_id: str, update: dict, path: str, target_apps: dict, kept_apps: set,
+                        target_groups: dict) -> None:
+        c = self.cluster
+        deps = update.get("dependencies")
+        if deps is None:
+            deps = c.groups.get(group_id, {}).get("dependencies", [])
+        elif not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+            raise ApiError(422, {"message": "Invalid JSON", "details": [
+                {"path": f"{path}/dependencies", "errors": ["error.expected.jsarray"]}]})
+        target_groups[group_id] = {"dependencies": [canonical_id(d, group_id) for d in deps],
+                                   "enforceRole": bool(update.get("enforceRole",
+                                                                  c.groups.get(group_id, {}).get("enforceRole")))}
+        apps = update.get("apps")
+        if apps is None:
+            kept_apps.update(self._direct_apps(group_id))
+        else:
+            for i, app in enumerate(apps if isinstance(apps, list) else [apps]):
+                where = f"{path}/apps({i})"
+                if not isinstance(app, dict) or not isinstance(app.get("id"), str):
+                    raise ApiError(422, {"message": "Invalid JSON", "details": [
+                        {"path": f"{where}/id", "errors": ["error.path.missing"]}]})
+                app_id = _child_id(app["id"], group_id, f"{where}/id")
+                app = dict(app, id=app_id)
+                if isinstance(app.get("dependencies"), list):
+                    # inside a group, dependencies are relative to the group (unlike /v2/apps)
+                    app["dependencies"] = [_canonical_group_id(d, group_id, f"{where}/dependencies/id")
+                                           if isinstance(d, str) else d for d in app["dependencies"]]
+                target_apps[app_id] = (app, where)
+        groups = update.get("groups")
+        if groups is None:
+            prefix = "/" if group_id == "/" else group_id + "/"
+            kept_apps.update(a for a in c.apps if a.startswith(prefix) and "/" in a[len(prefix):])
+            for g, record in c.groups.items():
+                if g.startswith(prefix):
+                    target_groups[g] = {k: v for k, v in record.items() if k != "version"}
+            return
+        for i, sub in enumerate(groups if isinstance(groups, list) else [groups]):
+            where = f"{path}/groups({i})"
+            if not isinstance(sub, dict) or not isinstance(sub.get("id"), str):
+                raise ApiError(422, {"message": "Invalid JSON", "details": [
+                    {"path": f"{where}/id", "errors": ["error.path.missing"]}]})
+            self._flatten_update(_child_id(sub["id"], group_id, f"{where}/id"), sub, where, target_apps,
+                                 kept_apps, target_groups)
+
+    def _record_group_versions(self, group_id: str, version: str, *, deleted: bool = False) -> None:
+        """The written group and each group above it get a version entry: what GET .../versions/{v}
+        shows and what a rollback to it deploys again."""
+        c = self.cluster
+        segments = [s for s in group_id.split("/") if s]
+        chain = ["/"] + ["/" + "/".join(segments[:n]) for n in range(1, len(segments) + 1)]
+        for gid in chain:
+            if deleted and gid == group_id:
+                c.group_versions.pop(gid, None)
+                continue
+            snapshot = self._group_json(gid, lambda a: app_for_output(c.apps[a]["app"], c.apps[a]["version"],
+                                                                       c.apps[a]["versionInfo"], c.marathon))
+            snapshot["version"] = version
+            history = [v for v in c.group_versions.get(gid, []) if v["version"] != version]
+            history.insert(0, {"version": version, "group": snapshot})
+            c.group_versions[gid] = history[:MAX_VERSIONS]
 
     def versions(self, app_id: str) -> list[str]:
         c = self.cluster
@@ -349,6 +548,46 @@ class AppService:
 
 def _group_not_found(group_id: str) -> ApiError:
     return ApiError(404, {"message": f"Group '{group_id}' does not exist", "details": []})
+
+
+_READ_ONLY_APP_FIELDS = ("version", "versionInfo", "tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy",
+                         "deployments", "tasks", "lastTaskFailure", "readinessCheckResults", "taskStats",
+                         "tasksStats", "residency")
+
+
+def _snapshot_as_update(snapshot: dict) -> dict:
+    """A stored group version as the group update that deploys it again."""
+    return {"id": snapshot["id"], "dependencies": snapshot.get("dependencies", []),
+            "apps": [{k: v for k, v in a.items() if k not in _READ_ONLY_APP_FIELDS} for a in snapshot.get("apps", [])],
+            "groups": [_snapshot_as_update(g) for g in snapshot.get("groups", [])]}
+
+
+def _canonical_group_id(raw_id: str, base: str, path: str) -> str:
+    if raw_id.strip("/") == "" and base == "/":
+        return "/"
+    try:
+        return canonical_id(raw_id, base)
+    except ApiError as exc:
+        raise _prefixed(exc, path[:-len("/id")]) from None
+
+
+def _child_id(raw_id: str, group_id: str, path: str) -> str:
+    """An id inside a group definition: relative ids resolve against the group, absolute ones must
+    lie below it."""
+    child = _canonical_group_id(raw_id, group_id, path)
+    if not child.startswith("/" if group_id == "/" else group_id + "/"):
+        raise ApiError(422, {"message": "Object is not valid", "details": [
+            {"path": path, "errors": [f"identifier {child} is not child of {group_id}. Hint: use relative paths."]}]})
+    return child
+
+
+def _prefixed(exc: ApiError, prefix: str) -> ApiError:
+    """An error about one app of a group body, its paths moved below the app's place in the body."""
+    body = exc.body
+    if prefix and isinstance(body, dict) and isinstance(body.get("details"), list):
+        body = dict(body, details=[dict(d, path=prefix + (d.get("path") or "")) if isinstance(d, dict) else d
+                                   for d in body["details"]])
+    return ApiError(exc.status, body, exc.headers)
 
 
 def _same_instant(a: str, b: str) -> bool:

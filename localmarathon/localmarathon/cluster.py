@@ -46,6 +46,10 @@ class Cluster:
         self.n_agents = max(1, int(agents))
         self.apps: dict[str, dict] = {}        # id → {"app", "version", "versionInfo"}
         self.versions: dict[str, list] = {}    # id → [{"version", "app", "versionInfo"}], newest first
+        # groups written through /v2/groups: id → {"dependencies", "version", "enforceRole"}; other
+        # groups exist only as the prefixes of app ids
+        self.groups: dict[str, dict] = {}
+        self.group_versions: dict[str, list] = {}  # id → [{"version", "group"}], newest first
         self.agents: dict = {}
         self.tracker = InstanceTracker(self)
         self.executor = DeploymentExecutor(self)
@@ -105,6 +109,8 @@ class Cluster:
         self.n_agents = max(self.n_agents, int(data.get("agents", 1)))
         self.apps = data.get("apps", {})
         self.versions = data.get("versions", {})
+        self.groups = data.get("groups", {})
+        self.group_versions = data.get("group_versions", {})
         self.tracker.restore(data)
         self.executor.restore(data)
         for rec in self.apps.values():
@@ -118,7 +124,8 @@ class Cluster:
 
     def to_state(self) -> dict:
         return {"framework_id": self.framework_id, "agents": self.n_agents, "apps": self.apps,
-                "versions": self.versions, **self.tracker.to_state(), **self.executor.to_state()}
+                "versions": self.versions, "groups": self.groups, "group_versions": self.group_versions,
+                **self.tracker.to_state(), **self.executor.to_state()}
 
     def save(self, durable: bool = False) -> None:
         self.store.save(self.to_state(), durable=durable)

@@ -12,7 +12,8 @@ import time
 
 from . import events as ev
 from .appdef.resident import is_resident
-from .deployments import Deployment, compute_plan_steps, locked_error_body, merge_steps, next_version_info
+from .deployments import (Deployment, compute_plan_steps, dependency_levels, locked_error_body, merge_steps,
+                          next_version_info)
 from .instances import is_active
 from .errors import ApiError
 
@@ -52,10 +53,13 @@ class DeploymentExecutor:
         return steps, {"app": new_app, "version": version, "versionInfo": info}
 
     def deploy(self, changes: dict, *, force: bool, kill_lists: dict | None = None, restart_ids=(),
-               version: str | None = None) -> Deployment:
+               version: str | None = None, groups: dict | None = None) -> Deployment:
         """Apply ``changes`` ({app id: new definition or None}) to the root group and start one deployment.
+        ``groups``: the group records ({group id: {"dependencies", "version", ...}}) the change leaves,
+        None = unchanged. Steps follow the dependencies of the resulting root group.
 
-        Raises ApiError 409 when a running deployment touches an affected app and ``force`` is false."""
+        Raises ApiError 409 when a running deployment touches an affected app and ``force`` is false,
+        422 when the dependencies form a cycle."""
         c = self.cluster
         tracker = c.tracker
         version = version or c.clock.next()
@@ -69,7 +73,17 @@ class DeploymentExecutor:
             per_app.append(steps)
             original[app_id] = old_rec
             prepared[app_id] = new_rec
-        steps = merge_steps(per_app)
+        target_apps = {a: r["app"] for a, r in c.apps.items()}
+        target_apps.update({a: r["app"] for a, r in prepared.items() if r is not None})
+        for app_id in [a for a, r in prepared.items() if r is None]:
+            target_apps.pop(app_id, None)
+        target_groups = c.groups if groups is None else groups
+        try:
+            levels = dependency_levels(target_apps, {g: r.get("dependencies") for g, r in target_groups.items()})
+        except ValueError:
+            raise ApiError(422, {"message": "Object is not valid", "details": [
+                {"path": "/", "errors": ["Dependency graph has cyclic dependencies."]}]}) from None
+        steps = merge_steps(per_app, levels)
         dep = Deployment.new(version, steps, original, kill_lists)
         affected = set(dep.affected_apps)
         conflicts = [d for d in self.deployments.values() if d.conflicts_with(affected)] if steps else []
@@ -87,6 +101,8 @@ class DeploymentExecutor:
                 if c.apps.get(app_id, {}).get("app") != new_rec["app"] or app_id in restart_ids:
                     tracker.backoff.pop(app_id, None)  # a new config starts without launch delay
                 c.record_version(app_id, new_rec["app"], version, new_rec["versionInfo"])
+        if groups is not None:
+            c.groups = groups
         c.publish(ev.group_change_success("/", version))
         self.deployments[dep.id] = dep
         dep.started_at = time.time()

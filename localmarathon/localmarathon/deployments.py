@@ -76,17 +76,58 @@ def next_version_info(old_app, new_app, now, restart=False, old_version=None, ol
     return old_version, dict(old_version_info)
 
 
-def merge_steps(per_app_steps: list[list[list[dict]]]) -> list[list[dict]]:
+def merge_steps(per_app_steps: list[list[list[dict]]], levels: dict | None = None) -> list[list[dict]]:
     """Combine the plans of several apps into one plan the way DeploymentPlan.apply orders them:
-    all StopApplication actions, then all StartApplication, then the rest; empty steps dropped."""
-    stops, starts, rest = [], [], []
+    all StopApplication actions, then all StartApplication, then the rest in dependency order
+    (``levels``: app id -> length of its longest dependency path; apps on one level share a step);
+    empty steps dropped."""
+    stops, starts, rest = [], [], {}
+    levels = levels or {}
     for steps in per_app_steps:
         for step in steps:
             for action in step:
                 kind = action["action"]
-                (stops if kind == "StopApplication" else starts if kind == "StartApplication" else rest).append(
-                    dict(action))
-    return [s for s in (stops, starts, rest) if s]
+                if kind == "StopApplication":
+                    stops.append(dict(action))
+                elif kind == "StartApplication":
+                    starts.append(dict(action))
+                else:
+                    rest.setdefault(levels.get(action["app"], 0), []).append(dict(action))
+    return [s for s in (stops, starts, *(rest[level] for level in sorted(rest))) if s]
+
+
+def dependency_levels(apps: dict, groups: dict) -> dict:
+    """App id -> the length of its longest dependency path (DeploymentPlan.runSpecsGroupedByLongestPath).
+
+    ``apps``: app id -> definition; ``groups``: group id -> its ``dependencies``. An app depends on its
+    own ``dependencies`` and on those of every group it sits in; a dependency on a group means every
+    app below it. Raises ValueError on a cycle."""
+    def below(target: str) -> list[str]:
+        return [a for a in apps if a == target or a.startswith(target.rstrip("/") + "/")]
+
+    def direct(app_id: str) -> set[str]:
+        deps = list(apps[app_id].get("dependencies") or [])
+        for gid, group_deps in groups.items():
+            if gid == "/" or app_id.startswith(gid + "/"):
+                deps.extend(group_deps or [])
+        return {d for dep in deps for d in below(dep) if d != app_id}
+
+    levels: dict = {}
+    visiting: set = set()
+
+    def level(app_id: str) -> int:
+        if app_id in levels:
+            return levels[app_id]
+        if app_id in visiting:
+            raise ValueError(app_id)
+        visiting.add(app_id)
+        levels[app_id] = max((level(d) + 1 for d in direct(app_id)), default=0)
+        visiting.discard(app_id)
+        return levels[app_id]
+
+    for app_id in apps:
+        level(app_id)
+    return levels
 
 
 @dataclass

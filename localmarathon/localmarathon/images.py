@@ -30,6 +30,9 @@ name (registry ``docker.io``/``library/`` prefixes, tags and digests are ignored
 * ``busybox``, ``alpine``, ``ubuntu``, ``debian``, ``centos``, ``bash``, ``python`` - run as host
   shell: ``cmd`` under ``/bin/sh -c``, ``args`` exec'd, as the agent's user, without an image default
   ``CMD`` beyond the shell/interpreter (which exits at once on /dev/null stdin, as in Docker).
+* ``pgbouncer`` (``edoburu/pgbouncer``, ``bitnami/pgbouncer``, any ``.../pgbouncer``) - ``pooler.py``, a
+  session-mode TCP pooler configured with the image's DB_HOST, DB_PORT, LISTEN_PORT, DEFAULT_POOL_SIZE
+  and MAX_CLIENT_CONN, listening on the host port mapped to LISTEN_PORT.
 * ``nginx``, ``httpd`` - ``python3 -m http.server`` bound to 127.0.0.1 on the host port mapped to
   containerPort 80, serving a generated welcome page from the container's document root.
 
@@ -583,8 +586,25 @@ SHELL_IMAGES = {
 }
 
 
+def _is_pgbouncer(name: str) -> bool:
+    return name.rsplit("/", 1)[-1] == "pgbouncer"  # edoburu/pgbouncer, bitnami/pgbouncer, pgbouncer/pgbouncer
+
+
+def _pooler_plan(ctx: TaskContext) -> ProcessPlan:
+    """A pgbouncer image: pooler.py, configured through the image's environment; it listens on the
+    host port mapped to LISTEN_PORT (host networking: LISTEN_PORT itself)."""
+    if ctx.app.get("cmd") or ctx.app.get("args"):
+        return _shell_image_plan(ctx, "pgbouncer", [])
+    env = _docker_base_env()
+    env.update(ctx.env)
+    env["LISTEN_PORT"] = str(_mapped_port(ctx, int(env.get("LISTEN_PORT") or 5432)))
+    python = shutil.which("python3", path=DEFAULT_PATH) or "python3"
+    argv = [python, str(Path(__file__).with_name("pooler.py"))]
+    return ProcessPlan(argv=argv, env=env, cwd=ctx.sandbox, stop_group=False, exit_label="Container")
+
+
 def supported_images() -> list[str]:
-    return sorted({"postgres", "nginx", "httpd", *SHELL_IMAGES})
+    return sorted({"postgres", "nginx", "httpd", "pgbouncer", *SHELL_IMAGES})
 
 
 def plan_for(ctx: TaskContext) -> ProcessPlan:
@@ -599,6 +619,8 @@ def plan_for(ctx: TaskContext) -> ProcessPlan:
         return _shell_image_plan(ctx, name, SHELL_IMAGES[name])
     if name in _WELCOME:
         return _web_image_plan(ctx, name)
+    if _is_pgbouncer(name):
+        return _pooler_plan(ctx)
     raise LaunchError(
         f"Failed to launch container: Failed to pull image '{ref}': image not supported by localmarathon "
         f"(supported: {', '.join(supported_images())})"

@@ -293,9 +293,7 @@ class LocalMarathon:
             self.apps.reset_delay(_raw_id(m.group(1)))
             return Response(204, None)
         if path == "/v2/groups" or path.startswith("/v2/groups/"):
-            if method != "GET":
-                return json_error(405, "HTTP 405 Method Not Allowed")  # groups are read-only here
-            return self.groups(_raw_id(path[len("/v2/groups"):]), params)
+            return self.groups(handler, method, path[len("/v2/groups"):], params, body)
         if path == "/v2/info":
             return self.info() if method == "GET" else _not_allowed()
         if path == "/v2/leader":
@@ -369,13 +367,39 @@ class LocalMarathon:
                     "http_config": body["http_config"]}
         return Response(200, body)
 
-    # ------------------------------------------------------------------ groups (read-only)
+    # ------------------------------------------------------------------ groups
 
-    def groups(self, group_id: str, params: dict) -> Response:
-        """GET /v2/groups[/{id}]: the group tree implied by the app ids (R/v2/groups.raml)."""
-        return Response(200, self.apps.group(group_id, _embeds(params)))
-
-    # ------------------------------------------------------------------ apps
+    def groups(self, handler, method: str, rest: str, params: dict, body: bytes) -> Response:
+        """/v2/groups[/{id}] (R/v2/groups.raml): GET with embeds, POST, PUT (update, rollback with
+        ``version``, ``scaleBy``), DELETE, and GET .../versions[/{version}]."""
+        m = re.fullmatch(r"(.*)/versions/([^/]+)", rest)
+        if m:
+            if method != "GET":
+                return _not_allowed()
+            return Response(200, self.apps.group_version(_raw_id(m.group(1)), m.group(2)))
+        m = re.fullmatch(r"(.*)/versions", rest)
+        if m:
+            if method != "GET":
+                return _not_allowed()
+            return Response(200, self.apps.group_versions(_raw_id(m.group(1))))
+        group_id = _raw_id(rest)
+        force = parse_bool(_one(params, "force"))
+        if method == "GET":
+            with_apps, with_groups, embed = _group_embeds(params)
+            return Response(200, self.apps.group(group_id, embed, with_apps=with_apps, with_groups=with_groups))
+        if method == "POST":
+            dep, created_id = self.apps.update_group(group_id, parse_json_body(body), force=force, create=True)
+            host = handler.headers.get("Host") or self.leader
+            scheme = "https" if self.tls else "http"
+            resp = deployment_result(dep, 201)
+            resp.headers["Location"] = f"{scheme}://{host}/v2/groups{created_id}"
+            return resp
+        if method == "PUT":
+            dep, _ = self.apps.update_group(group_id, parse_json_body(body), force=force, create=False)
+            return deployment_result(dep)
+        if method == "DELETE":
+            return deployment_result(self.apps.delete_group(group_id, force=force))
+        return _not_allowed()
 
     def list_apps(self, params: dict) -> Response:
         selector = _one(params, "label")
@@ -533,6 +557,16 @@ def _embeds(params: dict) -> set[str]:
             elif part:
                 out.add(part)
     return out
+
+
+def _group_embeds(params: dict) -> tuple[bool, bool, set[str]]:
+    """GET /v2/groups embeds: (apps, child groups, app embeds). Without any, group.groups and
+    group.apps; an app embed (group.apps.tasks, ...) brings the apps along."""
+    values = [p.strip() for v in params.get("embed", []) for p in v.split(",") if p.strip()]
+    if not values:
+        return True, True, set()
+    app_embeds = _embeds({"embed": [v for v in values if v.startswith("group.apps.")]})
+    return "group.apps" in values or bool(app_embeds), "group.groups" in values, app_embeds
 
 
 _SELECTOR_TERM = re.compile(

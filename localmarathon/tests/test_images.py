@@ -339,6 +339,45 @@ def test_nginx_image_serves_a_welcome_page_on_the_mapped_port(agent, marker, por
     assert rec.final(spec.task_id)[2] == "TASK_KILLED"
 
 
+@needs_postgres
+def test_pgbouncer_image_relays_sessions_to_the_database(agent, marker, data_dir, port):
+    """A pgbouncer image is pooler.py: a client connects through its mapped port to PostgreSQL, and
+    with DEFAULT_POOL_SIZE=1 a second session waits until the first one ends."""
+    rec = Recorder()
+    db = launch(agent, pg_app(POSTGRES_PASSWORD="pool-pw"), marker, rec, [port],
+                {"pgdata": str(data_dir / "volumes" / "pool")})
+    wait_accepting(port, rec, db.task_id, password="pool-pw")
+    pooler_port = hostports.reserve_free_port()
+    try:
+        pooler = {"id": "/db/pooler", "container": {
+                      "type": "DOCKER", "docker": {"image": "edoburu/pgbouncer:1.21.0"},
+                      "portMappings": [{"containerPort": 5432, "hostPort": 0}]},
+                  "networks": [{"mode": "container/bridge"}],
+                  "env": {"DB_HOST": "127.0.0.1", "DB_PORT": str(port), "DEFAULT_POOL_SIZE": "1"}}
+        spec = launch(agent, pooler, marker, rec, [int(pooler_port)], n=2)
+        rec.wait(spec.task_id, "TASK_RUNNING")
+        wait_accepting(int(pooler_port), rec, spec.task_id, password="pool-pw")
+        r = psql(int(pooler_port), "select current_setting('port')", password="pool-pw")
+        assert r.returncode == 0 and r.stdout.strip() == str(port), r.stderr
+        # The pool holds one server connection: a second session starts only after the first ends.
+        env = dict(os.environ, PGPASSWORD="pool-pw", PGCONNECT_TIMEOUT="10")
+        first = subprocess.Popen([PSQL, "-X", "-h", "127.0.0.1", "-p", str(int(pooler_port)), "-U", "postgres",
+                                  "-Atc", "select pg_sleep(1.5)"], env=env, stdout=subprocess.PIPE)
+        time.sleep(0.3)
+        started = time.monotonic()
+        # psql() allows 2 s to connect; the wait for the pool needs more on a busy machine.
+        second = subprocess.run([PSQL, "-X", "-h", "127.0.0.1", "-p", str(int(pooler_port)), "-U", "postgres",
+                                 "-Atc", "select 2"], env=env, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 0 and second.stdout.strip() == "2", second.stderr
+        assert first.wait(timeout=20) == 0
+        assert time.monotonic() - started >= 0.8  # it waited for the first session's server connection
+        agent.kill(spec.task_id)
+        assert rec.final(spec.task_id)[2] == "TASK_KILLED"
+    finally:
+        pooler_port.release()
+    agent.kill(db.task_id)
+
+
 # ---- helpers ------------------------------------------------------------------------------------------
 
 

@@ -23,10 +23,22 @@ from ansible_collections.dcos.marathon.plugins.module_utils._errors import (
     MarathonError,
     MarathonParameterError,
     is_app_not_found,
+    is_group_not_found,
     marathon_url_hint,
     redact_url,
 )
 from ansible_collections.dcos.marathon.plugins.module_utils._http import AnswerLost, MarathonResponse
+
+
+def group_path(group_id):
+    """URL path of a group id, each segment quoted."""
+    if not isinstance(group_id, str):
+        raise MarathonParameterError("group id must be a string, got %s" % type(group_id).__name__)
+    return "/v2/groups/" + quote(canonical_app_id(group_id).lstrip("/"), safe="/")
+
+
+# What a group read embeds: every app of the tree with counts, tasks and deployments, in one request.
+GROUP_EMBEDS = ("group.groups", "group.apps", "group.apps.counts", "group.apps.tasks", "group.apps.deployments")
 
 
 def app_path(app_id, suffix=""):
@@ -89,6 +101,17 @@ class MarathonApi:
                 return None
             raise
 
+    def get_group(self, group_id):
+        """The group with every app below it (GET /v2/groups/{id}, GROUP_EMBEDS), or None when it
+        does not exist."""
+        try:
+            return self._read(group_path(group_id), "group", params=[("embed", e) for e in GROUP_EMBEDS],
+                              app_id=group_id)
+        except MarathonError as e:
+            if is_group_not_found(e):
+                return None
+            raise
+
     def _read(self, path, kind, params=None, app_id=None):
         """GET ``path`` and return the part of the reply the caller uses, once its shape is checked."""
         body = self.http.request("GET", path, params=params).body
@@ -135,6 +158,17 @@ class MarathonApi:
         # DELETE's server default is force=true; always say what we mean.
         return self._write("delete", app_id, "DELETE", app_path(app_id), [("force", "true" if force else "false")])
 
+    def update_group(self, group_id, body, force=False, landed=None):
+        """PUT /v2/groups/{id}: the group update as one deployment (Marathon creates a missing group).
+        After a lost answer it is sent again only when ``landed(live group) -> bool`` says the
+        change is not visible yet."""
+        return self._write("update_group", group_id, "PUT", group_path(group_id), _force(force), body, landed)
+
+    def delete_group(self, group_id, force=False):
+        """DELETE /v2/groups/{id}: the group and every app below it. After a lost answer the group
+        is read again: a DELETE that landed and were sent again would fail with 404."""
+        return self._write("delete_group", group_id, "DELETE", group_path(group_id), _force(force))
+
     def _write(self, kind, app_id, method, path, params, body=None, landed=None):
         """Send a write; after a lost answer (connection error, 502-504 or read timeout) wait, read
         the app (_landed_reply) and send the write again only when it did not land, up to
@@ -173,15 +207,16 @@ class MarathonApi:
         """Whether a write whose answer was lost took effect, read from the live app: the answer
         Marathon would have given when it did, else None. A create landed when the app exists,
         an update or rollback when ``landed(live)``, a delete when the app is gone."""
-        if kind == "update" and landed is None:
+        if kind in ("update", "update_group") and landed is None:
             return None
-        live = self.get_app(app_id)
+        live = self.get_group(app_id) if kind.endswith("_group") else self.get_app(app_id)
         if kind == "create":
             return MarathonResponse(201, live, {}) if live is not None else None
-        if kind == "delete":
+        if kind in ("delete", "delete_group"):
             return MarathonResponse(200, {}, {}) if live is None else None
         if live is not None and landed(live):
-            return MarathonResponse(200, {"deploymentId": _first_deployment(live), "version": live.get("version")}, {})
+            deployment = _first_deployment(live) if kind == "update" else _group_deployment(live)
+            return MarathonResponse(200, {"deploymentId": deployment, "version": live.get("version")}, {})
         return None
 
 
@@ -196,6 +231,7 @@ _REPLY_PARTS = {
     "versions": ("versions", list),
     "version": (None, dict),
     "info": (None, dict),
+    "group": (None, dict),
 }
 
 
@@ -212,6 +248,14 @@ def reply_problem(kind, body, app_id=None):
         shape = "list" if json_type is list else "object"
         expected = ("not a JSON %s" % shape) if key is None else ("no '%s' %s" % (key, shape))
         return None, "an unexpected body (%s)" % expected, True
+    if kind == "group":
+        problems = []
+        for key, app in group_apps(value).items():
+            problems.extend(["an app without a string id"] if key.startswith("?") else live_app_problems(app, key))
+        if not isinstance(value.get("id"), str) or canonical_app_id(value["id"]) != canonical_app_id(app_id):
+            problems.insert(0, "id %s is not the requested '%s'" % (json.dumps(value.get("id")), canonical_app_id(app_id)))
+        if problems:
+            return value, "a malformed group (%s)" % "; ".join(problems[:5]), False
     if kind == "app":
         problems = live_app_problems(value, app_id)
         if problems:
@@ -266,6 +310,30 @@ def _type_name(value):
 
 def _force(force):
     return [("force", "true")] if force else []
+
+
+def group_apps(group):
+    """Every app of a GET /v2/groups/{id} tree, by id (nested groups included). Items that are not
+    apps with a string id are kept under a placeholder key so the shape check reports them."""
+    out = {}
+    stack = [group]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        for i, app in enumerate(node.get("apps") or []):
+            key = app.get("id") if isinstance(app, dict) and isinstance(app.get("id"), str) else "?%d" % len(out)
+            out[canonical_app_id(key) if not key.startswith("?") else key] = app if isinstance(app, dict) else {}
+        stack.extend(node.get("groups") or [])
+    return out
+
+
+def _group_deployment(group):
+    for app in group_apps(group).values():
+        found = _first_deployment(app)
+        if found:
+            return found
+    return None
 
 
 def _first_deployment(app):

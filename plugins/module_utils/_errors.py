@@ -172,6 +172,7 @@ class MarathonParameterError(MarathonError):
 # {"message": "App '/x' does not exist"} (1.9+ adds "details": []; versions add " in version V").
 _APP_NOT_FOUND = re.compile(r"App '[^']*' does not exist")
 # Marathon's other 404 messages: an unknown group, task, path, deployment, queue entry or no leader.
+_GROUP_NOT_FOUND = re.compile(r"^Group '?/.*'? does not exist")
 _MARATHON_404 = re.compile(r"^(App|Group|Task|Path|DeploymentPlan) .* does not exist|not found in tasks queue|^There is no leader")
 MARATHON_URL_SHAPE = (
     "the root of the Marathon API, such as http://marathon.example.com:8080 or "
@@ -187,6 +188,15 @@ def is_app_not_found(err):
         return False
     message = err.body.get("message")
     return isinstance(message, str) and _APP_NOT_FOUND.match(message) is not None
+
+
+def is_group_not_found(err):
+    """Whether ``err`` is Marathon's own 404 for an unknown group ("Group '/x' does not exist"),
+    for the same reason as is_app_not_found: any other 404 is an error, not an absent group."""
+    if not isinstance(err, MarathonError) or err.status != 404 or not isinstance(err.body, dict):
+        return False
+    message = err.body.get("message")
+    return isinstance(message, str) and _GROUP_NOT_FOUND.match(message) is not None
 
 
 def _message(body):

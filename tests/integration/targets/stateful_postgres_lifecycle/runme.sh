@@ -87,11 +87,17 @@ MARKER="row-$RANDOM-$RANDOM"
 psql_at "$PORT" -c "CREATE TABLE tutorial (id serial PRIMARY KEY, note text NOT NULL)"
 psql_at "$PORT" -c "INSERT INTO tutorial (note) VALUES ('$MARKER')"
 
-echo "== rerun: no write"
+echo "== rerun: one module call, one GET, no write"
 before=$(lm_writes "$LM_URL")
+logged=$(wc -l <"$LM_DATA_DIR/requests.jsonl")
 deploy 0
 after=$(lm_writes "$LM_URL")
 [[ "$before" == "$after" ]] || fail "a rerun of deploy.yml made $((after - before)) write(s)"
+# Every Marathon API request of the rerun (the admin API excluded), from localmarathon's request log.
+sent=$(tail -n +"$((logged + 1))" "$LM_DATA_DIR/requests.jsonl" | "$PY" -c '
+import json, sys
+print("; ".join(r["method"] + " " + r["path"] for r in map(json.loads, sys.stdin) if not r["admin"]))')
+[[ "$sent" == "GET /v2/apps/postgres" ]] || fail "a rerun of deploy.yml should send one GET, sent: $sent"
 [[ $(recap_changed) == 0 ]] || fail "a rerun of deploy.yml reported changes"
 if log_has "stateful_postgres_instances is"; then fail "a warning about the instance count on a rerun"; fi
 

@@ -12,6 +12,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._errors import (
     MarathonError,
     http_error,
     is_app_not_found,
+    is_group_not_found,
     redact_url,
     render_details,
     scheme_mismatch_hint,
@@ -117,6 +118,18 @@ def test_render_details_odd_shapes():
 ])
 def test_only_marathons_json_404_for_an_app_means_absent(status, body, absent):
     assert is_app_not_found(http_error("GET", "http://h/v2/apps/x", status, body)) is absent
+
+
+@pytest.mark.parametrize("status,body,absent", [
+    (404, {"message": "Group '/g' does not exist", "details": []}, True),
+    (404, {"message": "Group '/g' does not exist"}, True),
+    (404, "<html><head><title>404 Not Found</title></head><body>nginx</body></html>", False),
+    (404, {"message": "URI not found: /v2/v2/groups/g"}, False),
+    (404, {"message": "App '/g' does not exist"}, False),
+    (500, {"message": "Group '/g' does not exist"}, False),
+])
+def test_only_marathons_json_404_for_a_group_means_absent(status, body, absent):
+    assert is_group_not_found(http_error("GET", "http://h/v2/groups/g", status, body)) is absent
 
 
 def test_non_marathon_errors_are_never_absent():
