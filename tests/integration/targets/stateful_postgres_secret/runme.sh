@@ -131,6 +131,8 @@ echo "== a file secret on a cluster pinned to Marathon 1.4 is refused before any
 rc=0
 ansible-playbook dcos.marathon.deploy -i "$WORK/inventory14.yml" -e "@$WORK/vault.json" \
     -e stateful_postgres_password_secret_as=file -e stateful_postgres_marathon_version=1.4 >"$WORK/refused.log" 2>&1 || rc=$?
-((rc != 0)) && grep -q "stateful_postgres_password_secret_as=file needs Marathon 1.5" "$WORK/refused.log" ||
-    { cat "$WORK/refused.log"; fail "a file secret on Marathon 1.4 was not refused"; }
+if ((rc == 0)) || ! grep -q "stateful_postgres_password_secret_as=file needs Marathon 1.5" "$WORK/refused.log"; then
+    cat "$WORK/refused.log"
+    fail "a file secret on Marathon 1.4 was not refused"
+fi
 echo "stateful_postgres_secret: ok"

@@ -63,8 +63,8 @@ def test_a_missing_permission_names_it(server):
 
 def test_a_sealed_store_says_so(server):
     server.add("GET", SECRET, 503, {"code": "ERR_SEALED"})
-    server.add("GET", "/secrets/v1/seal-status/default", 200, {"sealed": True, "threshold": 1, "shares": 1,
-                                                                 "progress": 0})
+    sealed = {"sealed": True, "threshold": 1, "shares": 1, "progress": 0}
+    server.add("GET", "/secrets/v1/seal-status/default", 200, sealed)
     with pytest.raises(MarathonError) as e:
         store_for(server).read("pg/password")
     assert "The secret store 'default' is sealed" in str(e.value)
