@@ -84,7 +84,7 @@ EVENTS_PID=$!
 inventory "$WORK/inventory.yml" "$URL" ""
 vault "$PASSWORD"
 deploy "$WORK/inventory.yml"
-grep -q "Keep the password of /postgres in the secret store" "$LAST_LOG" || fail "the role did not write the secret"
+grep -q "Keep the password in the secret store for /postgres" "$LAST_LOG" || fail "the role did not write the secret"
 [[ $(secret_value) == "$PASSWORD" ]] || fail "the secret store does not hold the vaulted password"
 [[ $(get_json /v2/apps/postgres 'd["app"]["env"].get("POSTGRES_PASSWORD_FILE")') == /mnt/mesos/sandbox/postgres_password ]] ||
     fail "the app does not read the password from the secret file"
