@@ -216,8 +216,7 @@ class LocalMarathon:
         if secrets_sub is not None and self.secrets is not None:
             uid = self.auth.authenticated_uid(handler.headers) if self.auth is not None else None
             status, headers, rbody = self.secrets.handle(
-                method, secrets_sub, parse_qs(query, keep_blank_values=True), body,
-                uid if self.auth is not None else None)
+                method, secrets_sub, parse_qs(query, keep_blank_values=True), body, uid)
             return Response(status, rbody, headers), label, False
         params = parse_qs(query, keep_blank_values=True)
         try:
