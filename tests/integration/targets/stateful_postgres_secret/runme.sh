@@ -5,7 +5,8 @@
 # connects with it; the password is in no deploy output (-vvv --diff), no answer of the live app,
 # of any of its versions, of the task and deployment lists, no event of the stream, and not in the
 # request log. A rerun sends no write; a changed vault password updates the secret only (PostgreSQL
-# keeps the password it was initialized with).
+# keeps the password it was initialized with). On open-source Marathon, the documented path: the
+# initial password is in the app, and after ALTER ROLE it no longer connects while reruns write nothing.
 set -euo pipefail
 
 # shellcheck source=../setup_localmarathon/localmarathon.sh
@@ -16,7 +17,13 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/stateful-postgres-secret.XXXXXX")
 chmod 755 "$WORK"
 EVENTS_PID=
 stop_events() { if [[ -n "$EVENTS_PID" ]]; then kill "$EVENTS_PID" 2>/dev/null || true; wait "$EVENTS_PID" 2>/dev/null || true; EVENTS_PID=; fi; }
-cleanup() { stop_events; lm_work_cleanup; }
+# lm_work_cleanup reads the exit status from $?, so hand it on past stop_events.
+cleanup() {
+    local status=$?
+    stop_events
+    (exit "$status")
+    lm_work_cleanup
+}
 
 lm_start --time-scale 10 --enterprise
 trap cleanup EXIT  # after lm_start, which sets its own trap
@@ -135,4 +142,21 @@ if ((rc == 0)) || ! grep -q "stateful_postgres_password_secret_as=file needs Mar
     cat "$WORK/refused.log"
     fail "a file secret on Marathon 1.4 was not refused"
 fi
+echo "== open-source Marathon: the initial password is visible in the app; after ALTER ROLE it is useless"
+lm_start --time-scale 10
+URL=$LM_URL DATA=$LM_DATA_DIR
+inventory "$WORK/inventory-oss.yml" "$URL" ""
+sed -i '/stateful_postgres_password_secret/d' "$WORK/inventory-oss.yml"
+vault "$PASSWORD"
+deploy "$WORK/inventory-oss.yml"
+api /v2/apps/postgres | "$PY" -c 'import json, sys; assert json.load(sys.stdin)["app"]["env"]["POSTGRES_PASSWORD"] == sys.argv[1]' "$PASSWORD" ||
+    fail "open-source Marathon should carry the initial password in env (as the role documents)"
+PORT=$(get_json /v2/apps/postgres 'd["app"]["tasks"][0]["ports"][0]')
+PGPASSWORD=$PASSWORD psql "host=127.0.0.1 port=$PORT user=postgres dbname=postgres" -X -q -At \
+    -c "ALTER ROLE postgres WITH PASSWORD '$NEW_PASSWORD'" >/dev/null
+writes=$(lm_writes "$URL")
+deploy "$WORK/inventory-oss.yml"  # the vault keeps the initial password: nothing to change
+[[ $(lm_writes "$URL") == "$writes" ]] || fail "keeping the initial password wrote"
+[[ $(psql_with "$NEW_PASSWORD" "$PORT") == connected ]] || fail "the new password does not connect"
+if psql_with "$PASSWORD" "$PORT" >/dev/null 2>&1; then fail "the password Marathon shows still connects"; fi
 echo "stateful_postgres_secret: ok"
