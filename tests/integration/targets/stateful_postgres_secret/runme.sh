@@ -134,7 +134,7 @@ PORT=$(get_json /v2/apps/postgres 'd["app"]["tasks"][0]["ports"][0]')
 [[ $(psql_with "$PASSWORD" "$PORT") == connected ]] || fail "psql cannot connect on Marathon 1.4"
 stop_events
 nowhere "$PASSWORD" "password (Marathon 1.4)"
-echo "== a file secret on a cluster pinned to Marathon 1.4 is refused before any request"
+echo "== a file secret on Marathon 1.4 is refused before any write (pinned: by the role; read: by marathon_app)"
 rc=0
 ansible-playbook dcos.marathon.deploy -i "$WORK/inventory14.yml" -e "@$WORK/vault.json" \
     -e stateful_postgres_password_secret_as=file -e stateful_postgres_marathon_version=1.4 >"$WORK/refused.log" 2>&1 || rc=$?
@@ -142,6 +142,16 @@ if ((rc == 0)) || ! grep -q "stateful_postgres_password_secret_as=file needs Mar
     cat "$WORK/refused.log"
     fail "a file secret on Marathon 1.4 was not refused"
 fi
+# Not pinned: marathon_app reads the version first and refuses the secret volume before any write.
+writes=$(lm_writes "$URL")
+rc=0
+ansible-playbook dcos.marathon.deploy -i "$WORK/inventory14.yml" -e "@$WORK/vault.json" \
+    -e stateful_postgres_password_secret_as=file >"$WORK/refused.log" 2>&1 || rc=$?
+if ((rc == 0)) || ! grep -q "is a file-based secret, which needs Marathon 1.5.0 or newer" "$WORK/refused.log"; then
+    cat "$WORK/refused.log"
+    fail "a file secret on a Marathon 1.4 cluster was not refused by marathon_app"
+fi
+[[ $(lm_writes "$URL") == "$writes" ]] || fail "the refused file secret wrote"
 echo "== open-source Marathon: the initial password is visible in the app; after ALTER ROLE it is useless"
 lm_start --time-scale 10
 URL=$LM_URL DATA=$LM_DATA_DIR
