@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--marathon-version", default=DEFAULT_VERSION,
                    help=f"the Marathon release to reproduce: {SUPPORTED_MINORS} (default {DEFAULT_VERSION}), or a full"
                         " patch version such as 1.4.5 for that patch's defaults")
+    p.add_argument("--enterprise", action="store_true",
+                   help="DC/OS Enterprise: the secret store (/secrets/v1) and Marathon with --enable_features secrets, "
+                        "which injects secrets into tasks")
     p.add_argument("--log-level", default="INFO", help="log level of stderr logging")
     return p
 

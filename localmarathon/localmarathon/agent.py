@@ -2,7 +2,9 @@
 
 Interface (used by the scheduler):
 
-* ``Agent(data_dir, agent_id, hostname="127.0.0.1", time_scale=1.0)``
+* ``Agent(data_dir, agent_id, hostname="127.0.0.1", time_scale=1.0, secrets=None)``; ``secrets`` is
+  DC/OS Enterprise's ``secrets.SecretStore``: its values go into the task as environment variables and
+  sandbox files (``inject_secrets``); without it secret references add nothing, as on open-source Marathon.
 * ``Agent.launch(spec: LaunchSpec, on_status) -> None`` returns at once. One worker thread per task
   calls ``on_status(task_id, state, message=None, healthy=None)`` in order:
   TASK_STAGING → TASK_STARTING → TASK_RUNNING → TASK_FINISHED | TASK_FAILED | TASK_KILLED
@@ -46,6 +48,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import images
+from . import secrets as secrets_mod
 
 log = logging.getLogger("localmarathon.agent")
 
@@ -196,6 +199,57 @@ def build_task_env(spec: LaunchSpec, hostname: str = "127.0.0.1") -> dict:
     return env
 
 
+def inject_secrets(app: dict, store, sandbox: Path, mounts: dict, written: list) -> dict:
+    """What DC/OS Enterprise's secrets plugin gives a task: the environment variables that reference
+    a secret, set to its value (returned), and each secret volume as a read-only file at its
+    containerPath in the sandbox (paths appended to ``written``). A secret the app may not read (its
+    folder is not the app id or one of its groups), a missing one, or a sealed store fails the
+    launch; so does a file secret on the Docker containerizer, which supports only env secrets."""
+    declared = app.get("secrets") or {}
+    app_id = app.get("id", "")
+
+    def value_of(name: str) -> str:
+        source = (declared.get(name) or {}).get("source", "")
+        if not secrets_mod.space_allows(app_id, source):
+            raise images.LaunchError(f"Failed to launch container: app {app_id} may not read secret '{source}' "
+                                     "(its path is outside the app's space)")
+        value = store.value(source)
+        if value is None:
+            raise images.LaunchError(f"Failed to launch container: secret '{source}' is not in the secret store "
+                                     "(or the store is sealed)")
+        return value
+
+    env = {}
+    for key, ref in (app.get("env") or {}).items():
+        if isinstance(ref, dict) and "secret" in ref:
+            env[str(key)] = value_of(ref["secret"])
+    container = app.get("container") or {}
+    for vol in container.get("volumes") or []:
+        if not isinstance(vol, dict) or "secret" not in vol:
+            continue
+        if container.get("type") == "DOCKER":
+            raise images.LaunchError("Failed to launch container: file-based secrets need the Mesos containerizer "
+                                     "(container type MESOS); the Docker containerizer supports secrets only as "
+                                     "environment variables")
+        value = value_of(vol["secret"])
+        path = images.container_to_host(vol["containerPath"], sandbox, mounts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)  # a relaunch in the same sandbox finds the last one read-only
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o400)
+        written.append(path)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value)
+    return env
+
+
+def _remove_files(paths: list) -> None:
+    for path in paths:
+        try:
+            Path(path).unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
 def launch_delay(backoff_seconds: float, factor: float, max_delay: float, failures: int,
                  time_scale: float = 1.0) -> float:
     """Seconds to wait before the next launch after ``failures`` consecutive failed launches.
@@ -324,8 +378,10 @@ class _Task:
 
 
 class Agent:
-    def __init__(self, data_dir, agent_id: str, hostname: str = "127.0.0.1", time_scale: float = 1.0):
+    def __init__(self, data_dir, agent_id: str, hostname: str = "127.0.0.1", time_scale: float = 1.0,
+                 secrets=None):
         self.data_dir = Path(data_dir)
+        self.secrets = secrets
         self.agent_id = agent_id
         self.hostname = hostname
         self.time_scale = float(time_scale) if time_scale else 1.0
@@ -511,13 +567,22 @@ class Agent:
         sandbox.mkdir(parents=True, exist_ok=True)
         mounts = images.link_volumes(spec.app, sandbox, spec.volumes)
         env = build_task_env(spec, self.hostname)
+        secret_files = []
+        if self.secrets is not None:
+            env.update(inject_secrets(spec.app, self.secrets, sandbox, mounts, secret_files))
         task.env = env
         ctx = images.TaskContext(
             task_id=spec.task_id, app=spec.app, sandbox=sandbox, env=env,
             ports=port_layout(spec.app, spec.host_ports), volumes=dict(spec.volumes),
             mounts=mounts, data_dir=self.data_dir,
         )
-        plan = images.plan_for(ctx)
+        try:
+            plan = images.plan_for(ctx)
+        except BaseException:
+            _remove_files(secret_files)
+            raise
+        # Mesos keeps secret files in a tmpfs that goes with the task.
+        plan.cleanup.append(lambda: _remove_files(secret_files))
         task.env = plan.env
         return plan
 

@@ -434,7 +434,8 @@ class AppService:
         comes from the body); ``rec`` is the stored record of the app, if any."""
         existing = rec["app"] if rec else None
         app = normalize_app(raw, path_id=app_id, existing=existing, partial=partial and rec is not None,
-                               mesos_role=self.mesos_role, marathon=self.cluster.marathon)
+                               mesos_role=self.mesos_role, marathon=self.cluster.marathon,
+                               enabled_features=self.cluster.features)
         if rec is None:
             if app["id"] in self.cluster.apps:
                 raise ApiError(409, {"message": f"An app with id [{app['id']}] already exists."})

@@ -7,7 +7,8 @@ Interface used by the server:
 
 * ``Authenticator(config, key_file=None)`` -- ``config`` is the ``--auth-config`` JSON
   ``{"users": {uid: password}, "service_accounts": {uid: PEM public key}, "token_ttl_seconds": 3600}``
-  (every key optional; ``None`` means no accounts at all). Raises ``ValueError`` naming the bad field.
+  (every key optional; ``None`` means no accounts at all), plus ``"permissions": {uid: {resource: [actions]}}``
+  for the DC/OS ACLs the secret store checks (``allowed``; accounts without an entry are superusers). Raises ``ValueError`` naming the bad field.
   Extra: ``key_file`` (a path) keeps the server's signing key across restarts, the way DC/OS IAM
   outlives a Marathon restart; without it a fresh RSA key is generated per process.
 * ``login(body) -> (status, headers, body_bytes)`` -- ``body`` is the parsed JSON (or raw bytes/str,
@@ -91,9 +92,10 @@ class Authenticator:
         config = {} if config is None else config
         if not isinstance(config, dict):
             raise ValueError("auth config: expected a JSON object with users, service_accounts, token_ttl_seconds")
-        unknown = set(config) - {"users", "service_accounts", "token_ttl_seconds"}
+        unknown = set(config) - {"users", "service_accounts", "token_ttl_seconds", "permissions"}
         if unknown:
-            raise ValueError(f"auth config: unknown field(s) {sorted(unknown)}; allowed: users, service_accounts, token_ttl_seconds")
+            raise ValueError(f"auth config: unknown field(s) {sorted(unknown)}; allowed: users, service_accounts, "
+                             "token_ttl_seconds, permissions")
 
         users = config.get("users") or {}
         if not isinstance(users, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in users.items()):
@@ -119,6 +121,15 @@ class Authenticator:
         if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl <= 0:
             raise ValueError("auth config field 'token_ttl_seconds': expected a positive number of seconds")
         self.token_ttl_seconds = float(ttl)
+
+        permissions = config.get("permissions") or {}
+        if not isinstance(permissions, dict) or not all(
+                isinstance(grants, dict) and all(isinstance(a, list) and all(isinstance(x, str) for x in a)
+                                                 for a in grants.values())
+                for grants in permissions.values()):
+            raise ValueError("auth config field 'permissions': expected an object mapping uid to "
+                             "{resource: [actions]}")
+        self._permissions = {uid: dict(grants) for uid, grants in permissions.items()}
 
         self._lock = threading.Lock()
         self._key_file = Path(key_file) if key_file is not None else None
@@ -284,6 +295,24 @@ class Authenticator:
         """The uid of a valid token in ``headers``, else None."""
         token = self._extract_token(headers)
         return None if token is None else self._verify(token)
+
+    def allowed(self, uid: str | None, resource: str, action: str) -> bool:
+        """Whether ``uid`` holds ``action`` on ``resource`` (DC/OS ACLs: ``full`` covers every action,
+        ``dcos:superuser`` every resource, a resource ending in ``/*`` everything below it). An account
+        without an entry in ``permissions`` is a superuser, as the bootstrap user of a cluster is."""
+        if uid is None:
+            return False
+        grants = self._permissions.get(uid)
+        if grants is None:
+            return True
+        for granted, actions in grants.items():
+            if action not in actions and "full" not in actions:
+                continue
+            if granted == "dcos:superuser" or granted == resource:
+                return True
+            if granted.endswith("/*") and resource.startswith(granted[:-1]):
+                return True
+        return False
 
     @staticmethod
     def unauthorized():

@@ -30,7 +30,8 @@ MAX_VERSIONS = 50  # --zk_max_versions default
 
 class Cluster:
     def __init__(self, data_dir, *, agents: int = 1, time_scale: float = 1.0, mesos_role: str = "slave_public",
-                 bus: ev.EventBus | None = None, faults=None, marathon: MarathonVersion | None = None):
+                 bus: ev.EventBus | None = None, faults=None, marathon: MarathonVersion | None = None,
+                 secrets=None):
         self.data_dir = Path(data_dir)
         self.time_scale = float(time_scale)
         self.mesos_role = mesos_role
@@ -38,6 +39,10 @@ class Cluster:
         self.marathon = marathon or MarathonVersion.parse(DEFAULT_VERSION)
         self.bus = bus or ev.EventBus()
         self.faults = faults
+        # DC/OS Enterprise's secret store (secrets.SecretStore), None for open-source Marathon.
+        self.secrets = secrets
+        # Marathon's --enable_features: DC/OS Enterprise runs it with secrets (and the plugin that injects them).
+        self.features = frozenset({"secrets"}) if secrets is not None else frozenset()
         self.store = StateStore(self.data_dir)
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
@@ -73,7 +78,8 @@ class Cluster:
         else:
             self.framework_id = new_uuid() + "-0000"
         for agent_id in self.agent_ids:
-            self.agents[agent_id] = Agent(self.data_dir, agent_id, hostname=HOST, time_scale=self.time_scale)
+            self.agents[agent_id] = Agent(self.data_dir, agent_id, hostname=HOST, time_scale=self.time_scale,
+                                         secrets=self.secrets)
         self.save()
         self._thread = threading.Thread(target=self._loop, name="lm-scheduler", daemon=True)
         self._thread.start()

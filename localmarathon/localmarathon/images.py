@@ -433,6 +433,24 @@ def _sql_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _file_env(ctx: TaskContext) -> dict:
+    """The entrypoint's file_env: VAR from the file named by VAR_FILE (trailing newlines dropped, as
+    command substitution does), VAR_FILE unset; both set is an error."""
+    env = dict(ctx.env)
+    for var in ("POSTGRES_PASSWORD", "POSTGRES_USER", "POSTGRES_DB", "POSTGRES_INITDB_ARGS"):
+        file_var = var + "_FILE"
+        if file_var not in env:
+            continue
+        if env.get(var):
+            raise LaunchError(f"Container exited: error: both {var} and {file_var} are set (but are exclusive)")
+        host = container_to_host(env.pop(file_var), ctx.sandbox, ctx.mounts)
+        try:
+            env[var] = host.read_text().rstrip("\n")
+        except OSError as err:
+            raise LaunchError(f"Container exited: {file_var}: cannot read the file ({err.strerror})") from None
+    return env
+
+
 def _postgres_plan(ctx: TaskContext, image: str, tag: str) -> ProcessPlan:
     cleanup: list[Callable] = []
     try:
@@ -450,7 +468,7 @@ def _postgres_plan_inner(ctx: TaskContext, tag: str, cleanup: list) -> ProcessPl
         return _shell_image_plan(ctx, image, [])  # the entrypoint just execs other commands
     server_args = app_args[1:] if app_args and app_args[0] == "postgres" else app_args
 
-    user_env = ctx.env
+    user_env = _file_env(ctx)
     pg_user = user_env.get("POSTGRES_USER") or "postgres"
     pg_db = user_env.get("POSTGRES_DB") or pg_user
     password = user_env.get("POSTGRES_PASSWORD") or ""
@@ -560,7 +578,7 @@ def _postgres_plan_inner(ctx: TaskContext, tag: str, cleanup: list) -> ProcessPl
 
     env = _docker_base_env({"PATH": f"{bindir}:{DEFAULT_PATH}", "PG_MAJOR": bindir.parent.name,
                             "PGDATA": "/var/lib/postgresql/data"})
-    env.update(ctx.env)
+    env.update(user_env)
     health_env = {}
     if "PGHOST" not in ctx.env:
         health_env["PGHOST"] = str(sockdir)

@@ -37,6 +37,7 @@ log = logging.getLogger("localmarathon")
 ADMIN = "/_localmarathon"
 DCOS_PREFIX = "/service/marathon"
 LOGIN_PATH = "/acs/api/v1/auth/login"
+SECRETS_PREFIX = "/secrets/v1"
 MAX_BODY = 16 * 1024 * 1024
 JSON_TYPE = "application/json"
 # Headers Marathon's filters add to every answer of the leader.
@@ -98,7 +99,7 @@ class LocalMarathon:
     """Everything one server process serves (the handler delegates here)."""
 
     def __init__(self, *, data_dir, agents=1, auth="none", auth_config=None, time_scale=1.0,
-                 mesos_role="slave_public", tls=False, marathon_version=None):
+                 mesos_role="slave_public", tls=False, marathon_version=None, enterprise=False):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.time_scale = float(time_scale)
@@ -111,9 +112,14 @@ class LocalMarathon:
             from .auth import Authenticator
             self.auth = Authenticator(auth_config, key_file=self.data_dir / "auth-signing-key.pem")
         self.marathon = MarathonVersion.parse(marathon_version)
+        # DC/OS Enterprise: the secret store at the cluster root, and Marathon with its secrets plugin.
+        self.secrets = None
+        if enterprise:
+            from .secrets import SecretStore
+            self.secrets = SecretStore(self.data_dir, self.auth.allowed if self.auth is not None else None)
         self.cluster = Cluster(self.data_dir, agents=agents, time_scale=self.time_scale, mesos_role=mesos_role,
                                marathon=self.marathon,
-                               bus=self.bus, faults=self.faults)
+                               bus=self.bus, faults=self.faults, secrets=self.secrets)
         self.apps = AppService(self.cluster, mesos_role=mesos_role)
         self.base_url = ""
         self.started_at = time.time()
@@ -198,6 +204,8 @@ class LocalMarathon:
                 return json_error(405, "HTTP 405 Method Not Allowed"), label, False
             status, headers, rbody = self.auth.login(body)
             return Response(status, rbody, headers), label, False
+        # The secret store is a cluster service beside Marathon (Admin Router's /secrets/v1), not under it.
+        secrets_sub = path[len(SECRETS_PREFIX):] if path.startswith(SECRETS_PREFIX + "/") else None
         if path == DCOS_PREFIX or path.startswith(DCOS_PREFIX + "/"):
             path = path[len(DCOS_PREFIX):] or "/"
         if self.auth is not None:
@@ -205,6 +213,11 @@ class LocalMarathon:
             if denied is not None:
                 status, headers, rbody = denied
                 return Response(status, rbody, headers), label, False
+        if secrets_sub is not None and self.secrets is not None:
+            uid = self.auth.authenticated_uid(handler.headers) if self.auth is not None else None
+            status, headers, rbody = self.secrets.handle(
+                method, secrets_sub, parse_qs(query, keep_blank_values=True), body, uid)
+            return Response(status, rbody, headers), label, False
         params = parse_qs(query, keep_blank_values=True)
         try:
             resp = self.route(handler, method, path, params, body)
@@ -349,7 +362,7 @@ class LocalMarathon:
             "elected": True, "leader": self.leader, "frameworkId": self.apps.framework_id,
             "marathon_config": {
                 "checkpoint": True, "executor": "//cmd", "failover_timeout": 604800,
-                "features": [], "framework_name": "marathon", "ha": True, "hostname": "127.0.0.1",
+                "features": sorted(self.cluster.features), "framework_name": "marathon", "ha": True, "hostname": "127.0.0.1",
                 "local_port_max": 20000, "local_port_min": 10000, "master": "local",
                 "mesos_leader_ui_url": "", "mesos_role": self.mesos_role, "mesos_user": "root",
                 "task_lost_expunge_initial_delay": 300000, "task_lost_expunge_interval": 30000,
@@ -797,7 +810,7 @@ def serve(args) -> int:
     try:
         lm = LocalMarathon(data_dir=args.data_dir, agents=args.agents, auth=args.auth, auth_config=auth_config,
                            time_scale=args.time_scale, mesos_role=args.mesos_role, tls=ctx is not None,
-                           marathon_version=args.marathon_version)
+                           marathon_version=args.marathon_version, enterprise=args.enterprise)
     except ValueError as exc:
         print(f"localmarathon: {exc}", file=sys.stderr)
         return 2

@@ -80,6 +80,12 @@ class MarathonVersion:
     # -- reading app JSON (section 2)
 
     @property
+    def secret_volumes(self) -> bool:
+        """File-based secrets (``{"containerPath", "secret"}`` volumes) came with 1.5; 1.3 and 1.4 know
+        only secrets as environment variables."""
+        return self.at_least(1, 5)
+
+    @property
     def old_networking_only(self) -> bool:
         """1.4 reads only container.docker.network/portMappings and ipAddress; ``networks`` and
         ``container.portMappings`` are not read at all."""

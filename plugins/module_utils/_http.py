@@ -445,16 +445,18 @@ class HttpClient:
             return "dcos_url"
         return "marathon_url"
 
-    def request(self, method, path, params=None, json_body=None, idempotent=None):
+    def request(self, method, path, params=None, json_body=None, idempotent=None, cluster=False):
         """One Marathon API call; raises MarathonError for 4xx/5xx.
 
         ``idempotent`` defaults to True for GET/HEAD/DELETE (idempotent by id); such a request
         is repeated after a lost answer. For any other request a lost answer raises AnswerLost.
+        ``cluster=True`` sends it to the cluster root (where logins go) instead of Marathon:
+        DC/OS services beside Marathon, such as the secret store.
         """
         method = method.upper()
         if idempotent is None:
             idempotent = method in ("GET", "HEAD", "DELETE")
-        url = self.base_url + path
+        url = (self.login_base if cluster else self.base_url) + path
         if self.auth_kind in ("password", "service_account") and not self._token:
             self.login()
         resp = self._transmit(method, url, params, json_body, idempotent)
@@ -464,10 +466,10 @@ class HttpClient:
             self.login()
             resp = self._transmit(method, url, params, json_body, idempotent)
         if resp.status >= 400:
-            raise self._status_error(method, url, params, resp)
+            raise self._status_error(method, url, params, resp, marathon=not cluster)
         return resp
 
-    def _status_error(self, method, url, params, resp):
+    def _status_error(self, method, url, params, resp, marathon=True):
         """The MarathonError for an HTTP error answer, with a hint on credentials or the URL."""
         ctype = resp.headers.get("Content-Type") if resp.headers else None
         if resp.status in (401, 403):
@@ -476,7 +478,7 @@ class HttpClient:
             extra = "sent %s%s" % (self.describe_credentials(), (", server asks for '%s'" % www) if www else "")
             hint = "%s (%s)" % (hint, extra) if hint else extra
         else:
-            hint = wrong_url_hint(resp.status, resp.body, self.params.get("marathon_url"))
+            hint = wrong_url_hint(resp.status, resp.body, self.params.get("marathon_url")) if marathon else None
         full_url = url
         if params:
             full_url = "%s?%s" % (url, "&".join("%s=%s" % (k, v) for k, v in _param_items(params)))

@@ -37,6 +37,10 @@ FIELDS_SINCE = (
     ("resourceLimits", (1, 10, 0)),
 )
 
+# File-based secrets (a volume {"containerPath", "secret"}) came with Marathon 1.5; 1.4 refuses such
+# a volume, it knows secrets only as environment variables.
+SECRET_VOLUMES_SINCE = (1, 5, 0)
+
 UNREACHABLE_OLD_DEFAULT = {"inactiveAfterSeconds": 300, "expungeAfterSeconds": 600}
 UNREACHABLE_DEFAULT = {"inactiveAfterSeconds": 0, "expungeAfterSeconds": 0}
 MAX_LAUNCH_DELAY_OLD_DEFAULT = 3600
@@ -166,10 +170,17 @@ def assumed_from_app(app):
     return BASELINE
 
 
+def _secret_volumes(defn):
+    """Indexes of the volumes of ``defn`` that are file-based secrets."""
+    container = defn.get("container") if isinstance(defn.get("container"), dict) else {}
+    return [i for i, v in enumerate(container.get("volumes") or []) if isinstance(v, dict) and "secret" in v]
+
+
 def uses_versioned_fields(defn):
     """Whether ``defn`` sets a field some supported version does not know (so the exact
     version must be known before any request)."""
-    return isinstance(defn, dict) and any(_present(defn, name) for name, _since in FIELDS_SINCE)
+    return isinstance(defn, dict) and (any(_present(defn, name) for name, _since in FIELDS_SINCE)
+                                       or bool(_secret_volumes(defn)))
 
 
 def unknown_in_version(defn, version, field="definition"):
@@ -183,6 +194,12 @@ def unknown_in_version(defn, version, field="definition"):
             problems.append("%s.%s needs Marathon %s or newer, and this cluster runs Marathon %s, which drops it "
                             "silently (it would differ on every run); remove it"
                             % (field, shown, version_text(since), version_text(version)))
+    if version < SECRET_VOLUMES_SINCE:
+        for i in _secret_volumes(defn):
+            problems.append("%s.container.volumes[%d] is a file-based secret, which needs Marathon %s or newer; this "
+                            "cluster runs Marathon %s, which knows secrets only as environment variables "
+                            "(env: {NAME: {secret: <name>}})"
+                            % (field, i, version_text(SECRET_VOLUMES_SINCE), version_text(version)))
     return problems
 
 

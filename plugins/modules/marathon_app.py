@@ -33,7 +33,8 @@ description:
   - A field the cluster's Marathon does not know yet (it would drop it, and the app would differ on every
     run) is refused before the app is read, naming the field and the first version that knows it
     (C(tty) 1.5, C(container.volumes[].persistent.profileName) 1.6, C(executorResources) 1.6.352, C(check) and
-    C(container.linuxInfo) 1.8, C(container.linuxInfo.ipcInfo) and C(role) 1.9, C(resourceLimits) 1.10).
+    C(container.linuxInfo) 1.8, C(container.linuxInfo.ipcInfo) and C(role) 1.9, C(resourceLimits) 1.10). So is a
+    file-based secret (a volume with C(secret)) on Marathon 1.4, which knows secrets only as environment variables.
   - Both networking forms are read in every version (C(networks) with C(container.portMappings), or the
     Marathon 1.4 form C(container.docker.network) with C(container.docker.portMappings) and C(ipAddress)); a
     definition that mixes them is refused. Marathon 1.4 reads only the old form, so the new one is sent to it

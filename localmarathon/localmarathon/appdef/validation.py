@@ -231,7 +231,10 @@ def validate_app(app, pairs, *, raw_cmd, valid_roles, features, explicit_upgrade
                     if not v["external"].get(key):
                         pairs.append((f"/container/volumes({i})/external/{key}", "not defined"))
             elif "secret" in v:
-                if "secrets" not in features:
+                if marathon is not None and not marathon.secret_volumes:
+                    # 1.4's volume reader knows no secret volume: without a mode it is an incomplete Docker volume.
+                    pairs.append((f"/container/volumes({i})/mode", "error.path.missing"))
+                elif "secrets" not in features:
                     pairs.append((f"/container/volumes({i})", _feature_msg("secrets")))
                 elif v["secret"] not in (app.get("secrets") or {}):
                     pairs.append((f"/container/volumes({i})", "volume.secret must refer to an existing secret"))

@@ -80,7 +80,8 @@ bad stateful_postgres_pgdata_subdir '{"stateful_postgres_pgdata_subdir": "../els
 bad stateful_postgres_pgdata_subdir '{"stateful_postgres_pgdata_subdir": "/var/lib/postgresql"}'
 bad stateful_postgres_password '{"stateful_postgres_password": ""}'
 bad "stateful_postgres_validate_certs must be true or false" '{"stateful_postgres_validate_certs": "maybe"}'
-bad stateful_postgres_password_secret '{"stateful_postgres_password_secret": "pg/pw"}'
+bad stateful_postgres_password_secret '{"stateful_postgres_password_secret": "/pg/pw"}'
+bad stateful_postgres_password_secret '{"stateful_postgres_password": "", "stateful_postgres_password_secret": ""}'
 bad stateful_postgres_instances '{"stateful_postgres_instances": "many"}'
 # No replication: two instances would be two unrelated databases behind one address.
 bad "stateful_postgres_instances is 2, but the role sets up no replication: each instance is a separate PostgreSQL server" \

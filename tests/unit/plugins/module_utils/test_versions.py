@@ -29,6 +29,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._versions import (
     parse_version,
     to_old_networking,
     unknown_in_version,
+    uses_versioned_fields,
     version_problem,
 )
 
@@ -420,6 +421,21 @@ def test_fields_a_version_does_not_know_are_refused(extra, older, first):
     with pytest.raises(Refusal) as refused:
         plan_for(defn, None, older)
     assert "definition." in refused.value.msg and first in refused.value.msg
+
+
+def test_file_secrets_need_marathon_1_5():
+    defn = dict(WEB, secrets={"pw": {"source": "web/pw"}},
+                container={"type": "MESOS", "volumes": [{"containerPath": "pw", "secret": "pw"}]})
+    assert uses_versioned_fields(defn)
+    problems = unknown_in_version(defn, parse_version("1.4.12"))
+    assert problems == ["definition.container.volumes[0] is a file-based secret, which needs Marathon 1.5.0 or newer; "
+                        "this cluster runs Marathon 1.4.12, which knows secrets only as environment variables "
+                        "(env: {NAME: {secret: <name>}})"]
+    assert unknown_in_version(defn, parse_version("1.5.0")) == []
+    env_only = dict(WEB, secrets={"pw": {"source": "web/pw"}}, env={"PW": {"secret": "pw"}})
+    assert not uses_versioned_fields(env_only) and unknown_in_version(env_only, parse_version("1.4.12")) == []
+    with pytest.raises(Refusal):
+        plan_for(defn, None, "1.4.12")
 
 
 # ---- the request body for Marathon 1.4 (§8 item 7) --------------------------------------
