@@ -88,7 +88,7 @@ echo "== deploy on Marathon 1.10 (file secret)"
 URL=$LM_URL DATA=$LM_DATA_DIR
 curl -sN -H 'Accept: text/event-stream' "$URL/v2/events" > "$WORK/events.txt" &
 EVENTS_PID=$!
-inventory "$WORK/inventory.yml" "$URL" ""
+inventory "$WORK/inventory.yml" "$URL" "      stateful_postgres_password_secret_as: file"
 vault "$PASSWORD"
 deploy "$WORK/inventory.yml"
 grep -q "Keep the password in the secret store for /postgres" "$LAST_LOG" || fail "the role did not write the secret"
@@ -124,7 +124,7 @@ lm_start --time-scale 10 --enterprise --marathon-version 1.4
 URL=$LM_URL DATA=$LM_DATA_DIR
 curl -sN -H 'Accept: text/event-stream' "$URL/v2/events" > "$WORK/events.txt" &
 EVENTS_PID=$!
-inventory "$WORK/inventory14.yml" "$URL" "      stateful_postgres_password_secret_as: env"
+inventory "$WORK/inventory14.yml" "$URL" ""
 vault "$PASSWORD"
 rm -f "$WORK"/deploy.*.log
 deploy "$WORK/inventory14.yml"
