@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from . import __version__
 from . import events as ev
 from .faults import FaultInjector
+from .offers import AgentResources
 from .appdef.schema import parse_json_body
 from .apps import AppService
 from .deployments import Deployment
@@ -98,7 +99,7 @@ class LocalMarathon:
     """Everything one server process serves (the handler delegates here)."""
 
     def __init__(self, *, data_dir, agents=1, auth="none", auth_config=None, time_scale=1.0,
-                 mesos_role="slave_public", tls=False, marathon_version=None):
+                 mesos_role="slave_public", tls=False, marathon_version=None, agent_resources=None):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.time_scale = float(time_scale)
@@ -112,7 +113,7 @@ class LocalMarathon:
             self.auth = Authenticator(auth_config, key_file=self.data_dir / "auth-signing-key.pem")
         self.marathon = MarathonVersion.parse(marathon_version)
         self.cluster = Cluster(self.data_dir, agents=agents, time_scale=self.time_scale, mesos_role=mesos_role,
-                               marathon=self.marathon,
+                               marathon=self.marathon, agent_resources=agent_resources,
                                bus=self.bus, faults=self.faults)
         self.apps = AppService(self.cluster, mesos_role=mesos_role)
         self.base_url = ""
@@ -761,9 +762,10 @@ def serve(args) -> int:
         print("localmarathon: --time-scale must be > 0", file=sys.stderr)
         return 2
     try:
+        resources = AgentResources.parse(args.agent_resources, args.agent_attributes)
         lm = LocalMarathon(data_dir=args.data_dir, agents=args.agents, auth=args.auth, auth_config=auth_config,
                            time_scale=args.time_scale, mesos_role=args.mesos_role, tls=ctx is not None,
-                           marathon_version=args.marathon_version)
+                           marathon_version=args.marathon_version, agent_resources=resources)
     except ValueError as exc:
         print(f"localmarathon: {exc}", file=sys.stderr)
         return 2
