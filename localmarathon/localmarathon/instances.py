@@ -348,8 +348,11 @@ class InstanceTracker:
 
     def _choose_agent_locked(self, inst: dict, app: dict, wanted_ports: list, own_ports: bool) -> str:
         """The agent whose offer fits: a placed resident instance only fits its own agent, others
-        take the least loaded one that fits. OffersDeclined when no offer fits."""
-        candidates = [inst["agentId"]] if self._placed(inst) else self._agents_by_load()
+        take the one picked for them when it fits, else the least loaded one that fits. OffersDeclined
+        when no offer fits."""
+        candidates = [inst["agentId"]]
+        if not self._placed(inst):
+            candidates += [a for a in self._agents_by_load() if a != inst["agentId"]]
         declined = {}
         for agent_id in candidates:
             reasons = self._offer_reasons_locked(inst, app, agent_id, wanted_ports, own_ports)
