@@ -150,9 +150,9 @@ options:
   offer_decline_grace:
     description:
       - Stop waiting and fail once, for this many seconds, every offer made for the app's instances that wait in
-        the launch queue was declined (C(processedOffersSummary) of C(GET /v2/queue): not enough cpus, memory,
-        disk or ports, a role or a constraint no agent meets). The message names the reasons; RV(diagnosis) holds
-        the queue's offer summary.
+        the launch queue was declined (C(processedOffersSummary) of C(GET /v2/queue)), for example for lack of cpus,
+        memory, disk or ports, or for a role or a constraint no agent meets. The message names the reasons;
+        RV(diagnosis) holds the queue's offer summary.
       - The queue is read at most once a second, and only while waiting.
       - V(0) waits until O(wait_timeout), as does a Marathon whose queue has no C(processedOffersSummary).
     type: int

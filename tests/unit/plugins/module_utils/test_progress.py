@@ -48,8 +48,8 @@ class Api(object):
     def get_queue_item(self, app_id):
         self.calls.append("queue")
         item = self._next(self.queue)
-        if isinstance(item, Exception):
-            raise item
+        if isinstance(item, MarathonError):
+            raise item  # pylint: disable=raising-bad-type
         return item
 
     def get_deployments(self):
@@ -121,7 +121,7 @@ def test_a_new_healthy_task_restarts_the_count_and_the_health_cause_is_named():
 def test_a_slow_start_is_never_failed():
     clock, api = Clock(), Api(queue=[None])
     progress = check(api, clock, failures=1, grace=5)
-    for _ in range(100):
+    for _step in range(100):
         clock.now += 1
         progress.check(app(tasks=[healthy_task("t1", alive=False, cause="connection refused")]))
 
@@ -129,7 +129,7 @@ def test_a_slow_start_is_never_failed():
 def test_offers_declined_for_longer_than_the_grace_fail_with_the_reasons():
     clock, api = Clock(), Api(queue=[queue_item(declined=2)])
     progress = check(api, clock, grace=5)
-    for _ in range(6):  # the queue is first read after one second
+    for _step in range(6):  # the queue is first read after one second
         progress.check(app())
         clock.now += 1
     with pytest.raises(DeploymentStuck) as raised:
@@ -150,7 +150,7 @@ def test_offers_declined_for_longer_than_the_grace_fail_with_the_reasons():
 def test_no_offer_failure_unless_every_last_offer_is_declined(item):
     clock, api = Clock(), Api(queue=[item])
     progress = check(api, clock, grace=5)
-    for _ in range(20):
+    for _step in range(20):
         progress.check(app())
         clock.now += 1
 
@@ -159,11 +159,11 @@ def test_an_offer_used_meanwhile_restarts_the_grace():
     items = [queue_item(declined=2, used="a")] * 4 + [queue_item(declined=2, used="b")] * 4
     clock, api = Clock(), Api(queue=items)
     progress = check(api, clock, grace=5)
-    for _ in range(8):
+    for _step in range(8):
         progress.check(app())
         clock.now += 1
     with pytest.raises(DeploymentStuck):
-        for _ in range(6):
+        for _step in range(6):
             progress.check(app())
             clock.now += 1
 
@@ -184,7 +184,7 @@ def test_reads_are_at_most_one_a_second_while_waiting_for_a_deployment():
     progress = check(api, clock)
     progress.check()  # a deployment wait: the app is read by the check itself, not in the first second
     assert api.calls == []
-    for _ in range(10):
+    for _step in range(10):
         clock.now += 0.2
         progress.check()
     assert api.calls.count("app") == 2 and api.calls.count("queue") == 2
