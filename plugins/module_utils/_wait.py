@@ -231,6 +231,7 @@ class ProgressCheck(object):
         self._clock = clock or time.monotonic
         self.interval = interval
         self.failures = []          # failures of the version being deployed, oldest first
+        self._version = None
         self.in_row = 0
         self._seen_failures = set()
         self._seen_healthy = set()
@@ -285,6 +286,11 @@ class ProgressCheck(object):
     def observe(self, app):
         """Record the task failures and health check causes the app shows."""
         version = app.get("version")
+        if version != self._version:
+            # Another version is being deployed now (e.g. the restart after a scale): count its failures only.
+            self._version = version
+            self.in_row = 0
+            self.failures = []
         for task in app.get("tasks") or []:
             if not isinstance(task, dict):
                 continue

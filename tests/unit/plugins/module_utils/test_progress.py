@@ -118,6 +118,16 @@ def test_a_new_healthy_task_restarts_the_count_and_the_health_cause_is_named():
     assert raised.value.details["diagnosis"]["health_check_failure"] == "HTTP 500"
 
 
+def test_failures_of_an_earlier_deployed_version_are_not_counted_for_the_next():
+    clock, api = Clock(), Api(queue=[None])
+    progress = check(api, clock, failures=2)
+    progress.check(app(version=V1, failure=("t1", V1)))
+    progress.check(app(version=V2, failure=("t2", V2)))
+    with pytest.raises(DeploymentStuck) as raised:
+        progress.check(app(version=V2, failure=("t3", V2)))
+    assert [f["task_id"] for f in raised.value.details["diagnosis"]["task_failures"]] == ["t2", "t3"]
+
+
 def test_a_slow_start_is_never_failed():
     clock, api = Clock(), Api(queue=[None])
     progress = check(api, clock, failures=1, grace=5)
