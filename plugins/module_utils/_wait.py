@@ -261,7 +261,10 @@ class ProgressCheck(object):
             if now < self._next_app_read:
                 return
             self._next_app_read = now + self.interval
-            app = self.api.get_app(self.app_id)
+            try:
+                app = self.api.get_app(self.app_id)
+            except MarathonError:
+                return  # an extra read never fails the wait; the wait's own reads decide
         if not isinstance(app, dict) or not app.get("instances"):
             return  # gone, or scaled to 0: nothing is launched, nothing can fail to launch
         self.observe(app)

@@ -43,7 +43,10 @@ class Api(object):
 
     def get_app(self, app_id):
         self.calls.append("app")
-        return self._next(self.apps)
+        found = self._next(self.apps)
+        if isinstance(found, MarathonError):
+            raise found  # pylint: disable=raising-bad-type
+        return found
 
     def get_queue_item(self, app_id):
         self.calls.append("queue")
@@ -198,6 +201,16 @@ def test_reads_are_at_most_one_a_second_while_waiting_for_a_deployment():
         clock.now += 0.2
         progress.check()
     assert api.calls.count("app") == 2 and api.calls.count("queue") == 2
+
+
+def test_a_failing_extra_read_does_not_fail_the_wait():
+    clock = Clock()
+    api = Api(apps=[MarathonError("GET /v2/apps/db failed with HTTP 503")], queue=[None])
+    progress = check(api, clock)
+    for _step in range(5):
+        clock.now += 1
+        progress.check()
+    assert api.calls == ["app"] * 4
 
 
 def test_an_app_scaled_to_zero_or_gone_is_not_checked():
