@@ -185,3 +185,20 @@ def test_a_no_change_rerun_is_still_one_get(lm, module_runner, record_property):
     assert not rerun.failed and not rerun.result["changed"]
     requests = lm.requests()[before:]
     assert [(r["method"], r["path"]) for r in requests] == [("GET", "/v2/apps/ff/steady")], requests
+
+
+def test_the_rollout_summary_row_of_a_failed_cluster_shows_the_cause(tmp_path, playbook_runner, record_property):
+    record_property("case", "ansible-playbook with the rollout_summary callback: the failed row shows the cause")
+    summary = tmp_path / "summary.json"
+    with LocalMarathon(tmp_path / "lm", time_scale=TIME_SCALE, extra_args=["--agent-resources", "cpus=2"]) as lm:
+        plays = [{"hosts": "localhost", "gather_facts": False, "tasks": [{
+            "name": "Deploy an app no agent has the cpus for",
+            "dcos.marathon.marathon_app": {"marathon_url": lm.url, "definition": _app("/ff/rollout", cpus=3),
+                                           "wait_timeout": WAIT_TIMEOUT, "offer_decline_grace": 2}}]}]
+        done = playbook_runner.run(plays, extra_env={"ANSIBLE_CALLBACKS_ENABLED": "dcos.marathon.rollout_summary",
+                                                     "DCOS_MARATHON_ROLLOUT_SUMMARY_JSON": str(summary)})
+    assert done.returncode != 0, done.stdout[-2000:]
+    (row,) = json.loads(summary.read_text())["clusters"]
+    assert row["status"] == "failed" and row["app_id"] == "/ff/rollout", row
+    assert row["cause"].startswith("every offer was declined for") and "InsufficientCpus" in row["cause"], row
+    assert "localhost: cause: every offer was declined" in done.stdout
