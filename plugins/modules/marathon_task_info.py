@@ -74,7 +74,7 @@ options:
         tasks of the app's current version failed in a row (failed launches, exits, kills by a health check),
         without waiting out O(wait_timeout). A new task of that version that becomes healthy starts the count again;
         a slow start within the health check's grace period is no failure.
-      - The app is read once per poll for it. V(0) waits until O(wait_timeout).
+      - For it the app is read too, at most once a second while waiting. V(0) waits until O(wait_timeout).
     type: int
     default: 3
     version_added: 0.2.0
@@ -82,7 +82,7 @@ options:
     description:
       - While waiting for tasks of O(app_id) to be V(running) or V(healthy), stop waiting and fail once, for this
         many seconds, every offer made for the app's instances in the launch queue was declined (C(GET /v2/queue),
-        read once per poll for it), naming the reasons.
+        read at most once a second while waiting), naming the reasons.
       - V(0) waits until O(wait_timeout), as does a Marathon whose queue has no C(processedOffersSummary).
     type: int
     default: 30
