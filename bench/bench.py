@@ -19,6 +19,8 @@ Writes one JSON object (raw samples and medians) to --out. Sections:
                deployments, task restarts per rerun
   role         the stateful_postgres role (real PostgreSQL) through a life cycle, one
                ansible-playbook run per step: module calls, requests, GETs, writes per step
+  failfast     first signal that cannot recover (first TASK_FAILED, or the POST of an app no offer fits)
+               -> marathon_app's failure, p50/p95, next to fail-fast off (waits the whole wait_timeout)
 
 Task times come from bench/callback_plugins/bench_timing.py (controller-side start and end of
 each task); requests are counted from each cluster's requests.jsonl inside those time windows.
@@ -56,7 +58,7 @@ from localmarathon.images import allow_search  # noqa: E402
 from localmarathon.testing import LocalMarathon, provenance  # noqa: E402
 
 SECTIONS = ("states", "role", "wait", "overhead", "scale_apps", "scale_clusters", "alternative", "groups",
-            "role_fanout")
+            "role_fanout", "failfast")
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -714,6 +716,56 @@ def bench_alternative(runner, cluster, repeat):
     return out
 
 
+FAILFAST_OLD_TIMEOUT = 20    # wait_timeout of the old behaviour's runs (fail-fast off)
+FAILFAST_OFFER_GRACE = 5     # offer_decline_grace of the declined-offers case
+
+
+def first_failure_time(cluster, app_id):
+    """Marathon's time of the app's first TASK_FAILED (the first signal that cannot recover)."""
+    times = [e["_time"] for e in list(cluster.events) if e.get("eventType") == "status_update_event"
+             and e.get("appId") == app_id and e.get("taskStatus") == "TASK_FAILED" and "_time" in e]
+    return min(times) if times else None
+
+
+def bench_failfast(runner, cluster, repeat):
+    """From the first signal that cannot recover to marathon_app's failure: a command that exits (first
+    TASK_FAILED) with the default fail_after_task_failures, an app needing more cpus than any agent has
+    (its POST: every offer is declined from then on) with offer_decline_grace=5, and the old behaviour
+    (both off) on the exiting command, which waits out a wait_timeout of 20 s."""
+    inv = runner.inventory([cluster])
+    n = max(5, 2 * repeat)
+    cases = [("exits", "exits", {}, n),
+             ("cpus", "cpus", {"offer_decline_grace": FAILFAST_OFFER_GRACE}, n),
+             ("old", "exits", {"fail_after_task_failures": 0, "offer_decline_grace": 0,
+                               "wait_timeout": FAILFAST_OLD_TIMEOUT}, 2)]
+    out = {"old_wait_timeout": FAILFAST_OLD_TIMEOUT, "offer_decline_grace": FAILFAST_OFFER_GRACE}
+    for label, kind, extra, runs in cases:
+        samples = []
+        for i in range(runs):
+            app_id = "/bench/ff/%s-%d" % (label, i)
+            app = cmd_app(app_id, cmd="exit 3") if kind == "exits" else cmd_app(app_id, cpus=100)
+            task = app_task(label, app, **dict({"wait_timeout": 120}, **extra))
+            task["ignore_errors"] = True
+            _wall, timing = runner.run([task], inv, name="failfast-" + label)
+            row = timing["tasks"][0]
+            if kind == "exits":
+                signal = first_failure_time(cluster, app_id)
+            else:
+                posts = [r["time"] for r in cluster.requests_between(row["start"], row["end"])
+                         if r["method"] == "POST" and r["path"] == "/v2/apps"]
+                signal = posts[0] if posts else None
+            sample = {"app_id": app_id, "failed": row.get("outcome") == "failed", "msg": str(row.get("msg", ""))[:200],
+                      "task_seconds": round(task_seconds(row), 3)}
+            if signal is not None:
+                sample["signal_to_failure"] = round(row["end"] - signal, 3)
+            samples.append(sample)
+            cluster.session.delete(cluster.url + "/v2/apps" + app_id, params={"force": "true"}, timeout=30)
+        values = [x["signal_to_failure"] for x in samples if "signal_to_failure" in x]
+        out[label] = {"n": len(values), "p50": pct(values, 0.5), "p95": pct(values, 0.95),
+                      "all_failed": all(x["failed"] for x in samples), "samples": samples}
+    return out
+
+
 def task_ids(cluster, app_id):
     tasks = cluster.session.get(cluster.url + "/v2/apps%s/tasks" % app_id, timeout=30).json()["tasks"]
     return sorted(t["id"] for t in tasks)
@@ -770,6 +822,7 @@ def main():
         section("wait", lambda: bench_wait(runner, main_c, args.repeat, state_samples))
         section("overhead", lambda: bench_overhead(runner, main_c, args.repeat))
         section("alternative", lambda: bench_alternative(runner, main_c, args.repeat))
+        section("failfast", lambda: bench_failfast(runner, main_c, args.repeat))
         section("scale_apps", lambda: bench_scale_apps(runner, apps_c, args.repeat,
                                                        tuple(int(x) for x in args.apps.split(","))))
         section("scale_clusters", lambda: bench_scale_clusters(runner, clusters[:args.clusters], args.repeat,

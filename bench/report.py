@@ -640,6 +640,25 @@ def markdown(b, lm, rollout, runtime, goals, notes):
         if lm["pg_skipped"]:
             md.append("\nPostgreSQL figures skipped: %s" % lm["pg_skipped"][0])
 
+    ff = s.get("failfast")
+    if ff:
+        old = ff.get("old") or {}
+        md += ["", "## 8. Deployments that cannot finish: time to failure", "",
+               "From the first signal that cannot recover to marathon_app's failure (the task's result on the "
+               "controller): a `cmd` that exits (signal: its first `TASK_FAILED`; default "
+               "`fail_after_task_failures` 3, Marathon's backoff 1 s x 1.15 between launches), and an app needing "
+               "more cpus than any agent has (signal: its `POST`; every offer declined from then on; "
+               "`offer_decline_grace` %s s). Before fail-fast (both off) the exiting command waits the whole "
+               "`wait_timeout` (%s s here, 600 s by default)." % (fmt(ff.get("offer_decline_grace")),
+                                                                  fmt(ff.get("old_wait_timeout"))), "",
+               table(["case", "n", "p50", "p95", "all failed"], [
+                   ["command exits, fail-fast", fmt(ff["exits"]["n"]), fmt(ff["exits"]["p50"], " s"),
+                    fmt(ff["exits"]["p95"], " s"), "yes" if ff["exits"]["all_failed"] else "no"],
+                   ["more cpus than any agent, fail-fast", fmt(ff["cpus"]["n"]), fmt(ff["cpus"]["p50"], " s"),
+                    fmt(ff["cpus"]["p95"], " s"), "yes" if ff["cpus"]["all_failed"] else "no"],
+                   ["command exits, fail-fast off: waits the whole timeout", fmt(old.get("n")),
+                    fmt(old.get("p50"), " s"), fmt(old.get("p95"), " s"), "yes" if old.get("all_failed") else "no"]])]
+
     if b.get("section_seconds"):
         md += ["", "Section run times: " + ", ".join("%s %.0f s" % kv for kv in b["section_seconds"].items()) + "."]
     md += ["", "Raw samples: bench/results.json. Chart: bench/results.png.", ""]

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from .offers import DEFAULT_RESOURCES
 from .versions import DEFAULT_VERSION, SUPPORTED_MINORS, MarathonVersion
 
 
@@ -15,6 +16,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080, help="listen port; 0 picks a free one")
     p.add_argument("--data-dir", required=True, help="state, sandboxes, volumes and requests.jsonl")
     p.add_argument("--agents", type=int, default=1, help="number of simulated agents (default 1)")
+    p.add_argument("--agent-resources", default=DEFAULT_RESOURCES,
+                   help="what each agent offers: cpus=..,mem=..(MB),disk=..(MB),ports=A-B[,gpus=..][,role=..]; "
+                        f"unnamed ones keep the defaults ({DEFAULT_RESOURCES}, role *)")
+    p.add_argument("--agent-attributes", default="",
+                   help="attributes of each agent, for constraints: name:value;name:value")
     p.add_argument("--auth", choices=("none", "dcos"), default="none",
                    help="dcos: require DC/OS ACS tokens on every Marathon path")
     p.add_argument("--auth-config", help="JSON file with users, service_accounts, token_ttl_seconds")

@@ -18,6 +18,7 @@ from pathlib import Path
 from . import events as ev
 from .deployment_executor import DeploymentExecutor
 from .instances import HOST, InstanceTracker, run_effects, safe_call
+from .offers import DEFAULT_RESOURCES, AgentResources
 from .state import StateStore
 from .timestamps import VersionClock
 from .util import new_uuid
@@ -31,8 +32,10 @@ MAX_VERSIONS = 50  # --zk_max_versions default
 class Cluster:
     def __init__(self, data_dir, *, agents: int = 1, time_scale: float = 1.0, mesos_role: str = "slave_public",
                  bus: ev.EventBus | None = None, faults=None, marathon: MarathonVersion | None = None,
-                 secrets=None):
+                 secrets=None, agent_resources: AgentResources | None = None):
         self.data_dir = Path(data_dir)
+        # what every agent offers (offers.py matches instances against it)
+        self.agent_resources = agent_resources or AgentResources.parse(DEFAULT_RESOURCES)
         self.time_scale = float(time_scale)
         self.mesos_role = mesos_role
         # the Marathon release whose readers, defaults and shapes this cluster reproduces

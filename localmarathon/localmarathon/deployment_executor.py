@@ -100,6 +100,7 @@ class DeploymentExecutor:
             elif new_rec["version"] == version:
                 if c.apps.get(app_id, {}).get("app") != new_rec["app"] or app_id in restart_ids:
                     tracker.backoff.pop(app_id, None)  # a new config starts without launch delay
+                    tracker.declined.pop(app_id, None)  # and a new launch attempt
                 c.record_version(app_id, new_rec["app"], version, new_rec["versionInfo"])
         if groups is not None:
             c.groups = groups

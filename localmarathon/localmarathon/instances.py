@@ -17,6 +17,7 @@ import time
 from . import events as ev
 from .appdef.resident import is_resident, persistent_volumes
 from .hostports import HostPortAllocator, NoMatchingOffer
+from .offers import OfferStatistics, app_needs, decline_reasons
 from .timestamps import format_timestamp
 from .util import new_uuid, safe_app_id
 
@@ -70,10 +71,10 @@ class InstanceTracker:
         self.backoff: dict[str, dict] = {}     # app id → {"failures": n, "until": epoch}
         self.last_failure: dict[str, dict] = {}
         self.queue_since: dict[str, str] = {}
-        # Instances no offer matched: instance id -> time of the next offer, app id -> declined-offer summary.
+        # Instances no offer matched: instance id -> time of the next offer; app id -> its offer statistics.
         self.next_offer_at: dict[str, float] = {}
-        self.declined: dict[str, dict] = {}
-        self.host_ports = HostPortAllocator()
+        self.declined: dict[str, OfferStatistics] = {}
+        self.host_ports = HostPortAllocator(cluster.agent_resources.ports)
 
     # ------------------------------------------------------------------ persistence
 
@@ -195,17 +196,19 @@ class InstanceTracker:
                     if (b is None or b["until"] <= now) and self.next_offer_at.get(inst["id"], 0) <= now:
                         try:
                             self._launch_locked(inst, effects)
-                        except NoMatchingOffer as exc:
-                            self._decline_offer_locked(inst, exc, now)
+                        except OffersDeclined as exc:
+                            self._decline_offers_locked(inst, exc.reasons, now)
                         except RuntimeError as exc:
                             log.error("cannot launch %s: %s", inst["id"], exc)
             elif is_active(task):
                 self.kill_locked(inst, effects)
             elif goal == "Decommissioned":
                 self._destroy_instance(inst)
-        for app_id in list(self.queue_since):
+        for app_id in set(self.queue_since) | set(self.declined):
             if not any(i["goal"] == "Running" and not is_active(i.get("task")) for i in self.app_instances(app_id)):
+                # Every instance launched: the launch attempt and its offer statistics end.
                 self.queue_since.pop(app_id, None)
+                self.declined.pop(app_id, None)
 
     # ------------------------------------------------------------------ instance counts
 
@@ -270,11 +273,14 @@ class InstanceTracker:
         return inst
 
     def _pick_agent(self) -> str:
+        return self._agents_by_load()[0]
+
+    def _agents_by_load(self) -> list:
         load = {a: 0 for a in self.cluster.agent_ids}
         for inst in self.instances.values():
             if inst["agentId"] in load and (inst.get("reservation") or is_active(inst.get("task"))):
                 load[inst["agentId"]] += 1
-        return min(load, key=lambda a: (load[a], a))
+        return sorted(load, key=lambda a: (load[a], a))
 
     def _destroy_instance(self, inst: dict) -> None:
         res = inst.get("reservation")
@@ -291,15 +297,69 @@ class InstanceTracker:
 
     # ------------------------------------------------------------------ launch and kill
 
-    def _decline_offer_locked(self, inst: dict, exc: NoMatchingOffer, now: float) -> None:
-        """Record one unmatched offer; the next one comes after OFFER_INTERVAL (scaled)."""
+    def _decline_offers_locked(self, inst: dict, reasons: dict, now: float) -> None:
+        """Record the declined offers (agent id -> reasons); the next ones come after OFFER_INTERVAL (scaled)."""
         if inst["id"] not in self.next_offer_at:
-            log.info("instance %s waits for an offer: %s", inst["id"], exc)
+            log.info("instance %s waits for an offer: %s", inst["id"],
+                     "; ".join(f"{a}: {', '.join(r)}" for a, r in sorted(reasons.items())))
         self.next_offer_at[inst["id"]] = now + OFFER_INTERVAL / self.cluster.time_scale
-        summary = self.declined.setdefault(inst["appId"], {"count": 0, "reasons": {}})
-        summary["count"] += 1
-        summary["at"] = now
-        summary["reasons"][exc.reason] = summary["reasons"].get(exc.reason, 0) + 1
+        stats = self.declined.setdefault(inst["appId"], OfferStatistics())
+        for agent_id, agent_reasons in sorted(reasons.items()):
+            stats.declined(agent_id, agent_reasons, now)
+
+    def _placed(self, inst: dict) -> bool:
+        """A resident instance launched once holds its reservation on its agent."""
+        return inst.get("reservation") is not None and inst.get("incarnation", 0) > 0
+
+    def _agent_usage_locked(self, agent_id: str, exclude: dict) -> tuple[dict, list]:
+        """Scalar resources the agent's tasks and reservations take, and the instances placed on it."""
+        used = {"cpus": 0.0, "mem": 0.0, "disk": 0.0, "gpus": 0.0}
+        placed = []
+        for other in self.instances.values():
+            if other is exclude or other["agentId"] != agent_id:
+                continue
+            task = other.get("task")
+            if not (self._placed(other) or is_active(task)):
+                continue
+            version = task["version"] if is_active(task) and not self._placed(other) else other["runVersion"]
+            for name, value in app_needs(self.cluster.app_definition(other["appId"], version) or {}).items():
+                used[name] += value
+            placed.append(other)
+        return used, placed
+
+    def _offer_reasons_locked(self, inst: dict, app: dict, agent_id: str, wanted_ports: list, own_ports: bool) -> list:
+        """Why the agent's offer does not fit the instance (empty: it fits)."""
+        c = self.cluster
+        res = c.agent_resources
+        used, placed = self._agent_usage_locked(agent_id, inst)
+        free = {name: getattr(res, name) - used[name] for name in used}
+        peers = [(HOST, res.attributes) for other in placed if other["appId"] == inst["appId"]]
+        lo, hi = res.ports
+        if own_ports:
+            ports_ok = True  # resident: the host ports are part of its reservation
+        else:
+            # Fixed host ports are checked only against other tasks: tests pick any free port of this
+            # machine, and every agent here shares it. Dynamic ones come from the agents' range.
+            taken = self.host_ports.in_use
+            dynamic = len([p for p in wanted_ports if not p])
+            ports_ok = (all(p not in taken for p in wanted_ports if p)
+                        and dynamic <= (hi - lo + 1) - len([p for p in taken if lo <= p <= hi]))
+        return decline_reasons(app, free, res, HOST, app.get("role") or c.mesos_role, peers, ports_ok)
+
+    def _choose_agent_locked(self, inst: dict, app: dict, wanted_ports: list, own_ports: bool) -> str:
+        """The agent whose offer fits: a placed resident instance only fits its own agent, others
+        take the one picked for them when it fits, else the least loaded one that fits. OffersDeclined
+        when no offer fits."""
+        candidates = [inst["agentId"]]
+        if not self._placed(inst):
+            candidates += [a for a in self._agents_by_load() if a != inst["agentId"]]
+        declined = {}
+        for agent_id in candidates:
+            reasons = self._offer_reasons_locked(inst, app, agent_id, wanted_ports, own_ports)
+            if not reasons:
+                return agent_id
+            declined[agent_id] = reasons
+        raise OffersDeclined(declined)
 
     def _launch_locked(self, inst: dict, effects: list) -> None:
         from .agent import LaunchSpec
@@ -307,18 +367,23 @@ class InstanceTracker:
         app = c.app_definition(inst["appId"], inst["runVersion"])
         res = inst.get("reservation")
         wanted = _host_port_requests(app)
-        if res and len(res.get("ports", [])) == len(wanted):
+        own_ports = bool(res) and len(res.get("ports", [])) == len(wanted)
+        # Raises OffersDeclined before anything of the instance changed.
+        agent_id = self._choose_agent_locked(inst, app, wanted, own_ports)
+        if own_ports:
             ports = list(res["ports"])  # resident: the host ports are part of the reservation
         else:
-            ports = self.host_ports.allocate(wanted)  # may raise before anything of the instance changed
+            try:
+                ports = self.host_ports.allocate(wanted)
+            except NoMatchingOffer as exc:
+                raise OffersDeclined({agent_id: [exc.reason]}) from None
             if res is not None:
                 res["ports"] = list(ports)
         self.next_offer_at.pop(inst["id"], None)
-        self.declined.pop(inst["appId"], None)  # a new launch attempt starts a new summary
+        self.declined.setdefault(inst["appId"], OfferStatistics()).used(agent_id, time.time())
+        inst["agentId"] = agent_id  # only resident instances stay on the agent of their reservation
         inst["incarnation"] += 1
         task_id = c.marathon.task_id(inst["id"], inst["incarnation"])
-        if res is None and inst.get("task") is not None:
-            inst["agentId"] = self._pick_agent()  # only resident instances are pinned to an agent
         volumes = {}
         if res:
             for vol in res["volumes"]:
@@ -532,6 +597,14 @@ class InstanceTracker:
                     for m in self.monitors.get(inst["task"]["id"], [])]
         for m in mons:
             safe_call(m.force_unhealthy, value)
+
+
+class OffersDeclined(RuntimeError):
+    """No agent's offer fits an instance: agent id -> Marathon's NoOfferMatchReason values."""
+
+    def __init__(self, reasons: dict):
+        super().__init__("; ".join(f"{a}: {', '.join(r)}" for a, r in sorted(reasons.items())))
+        self.reasons = reasons
 
 
 def _healthy(health: list) -> bool | None:

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from . import __version__
 from . import events as ev
 from .faults import FaultInjector
+from .offers import AgentResources
 from .appdef.schema import parse_json_body
 from .apps import AppService
 from .deployments import Deployment
@@ -99,7 +100,8 @@ class LocalMarathon:
     """Everything one server process serves (the handler delegates here)."""
 
     def __init__(self, *, data_dir, agents=1, auth="none", auth_config=None, time_scale=1.0,
-                 mesos_role="slave_public", tls=False, marathon_version=None, enterprise=False):
+                 mesos_role="slave_public", tls=False, marathon_version=None, enterprise=False,
+                 agent_resources=None):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.time_scale = float(time_scale)
@@ -118,7 +120,7 @@ class LocalMarathon:
             from .secrets import SecretStore
             self.secrets = SecretStore(self.data_dir, self.auth.allowed if self.auth is not None else None)
         self.cluster = Cluster(self.data_dir, agents=agents, time_scale=self.time_scale, mesos_role=mesos_role,
-                               marathon=self.marathon,
+                               marathon=self.marathon, agent_resources=agent_resources,
                                bus=self.bus, faults=self.faults, secrets=self.secrets)
         self.apps = AppService(self.cluster, mesos_role=mesos_role)
         self.base_url = ""
@@ -808,9 +810,11 @@ def serve(args) -> int:
         print("localmarathon: --time-scale must be > 0", file=sys.stderr)
         return 2
     try:
+        resources = AgentResources.parse(args.agent_resources, args.agent_attributes)
         lm = LocalMarathon(data_dir=args.data_dir, agents=args.agents, auth=args.auth, auth_config=auth_config,
                            time_scale=args.time_scale, mesos_role=args.mesos_role, tls=ctx is not None,
-                           marathon_version=args.marathon_version, enterprise=args.enterprise)
+                           marathon_version=args.marathon_version, enterprise=args.enterprise,
+                           agent_resources=resources)
     except ValueError as exc:
         print(f"localmarathon: {exc}", file=sys.stderr)
         return 2

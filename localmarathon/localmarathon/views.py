@@ -142,14 +142,8 @@ def queue_json(cluster) -> list[dict]:
             continue
         b = tracker.backoff.get(app_id)
         left = max(0.0, (b["until"] - now) * cluster.time_scale) if b else 0.0
-        declined = tracker.declined.get(app_id)
-        offers = {"processedOffersCount": 0, "unusedOffersCount": 0}
-        if declined:
-            offers = {"processedOffersCount": declined["count"], "unusedOffersCount": declined["count"],
-                      "lastUnusedOfferAt": format_timestamp(declined["at"]),
-                      "rejectSummaryLaunchAttempt": [
-                          {"reason": reason, "declined": n, "processed": declined["count"]}
-                          for reason, n in sorted(declined["reasons"].items())]}
+        stats = tracker.declined.get(app_id)
+        offers = stats.summary(format_timestamp) if stats else {"processedOffersCount": 0, "unusedOffersCount": 0}
         out.append({"count": len(waiting), "role": rec["app"].get("role", cluster.mesos_role),
                     "delay": {"timeLeftSeconds": int(math.ceil(left)), "overdue": left <= 0},
                     "since": tracker.queue_since.get(app_id, format_timestamp(now)),

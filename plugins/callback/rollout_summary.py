@@ -21,6 +21,9 @@ description:
     or from the per-host custom stat C(rollout_summary) that the playbook C(dcos.marathon.rollout) sets with
     M(ansible.builtin.set_stats) (which also records the previous version and rollbacks).
   - Every host matched by a play of the run gets a row, so a host that was never reached is listed too.
+  - The row of a failed cluster also shows its cause when a M(dcos.marathon.marathon_app) task stopped waiting
+    because the deployment could not finish (the reason in its RV(dcos.marathon.marathon_app#module:diagnosis),
+    for example the last task failure's message or the reasons offers were declined).
   - The same rows are written as JSON and as a Markdown table when O(json_path) or O(markdown_path) is set,
     for CI pipelines.
   - This is an aggregate callback; enable it with C(callbacks_enabled = dcos.marathon.rollout_summary)
@@ -153,6 +156,8 @@ class HostRecord(object):
         self.failed = False
         self.changed = False
         self.message = None
+        # Why a deployment could not finish (the diagnosis of a marathon_app that failed early).
+        self.cause = None
         self.app = {}
         # What the playbook reported with set_stats, seen in the task results.
         self.stat = {}
@@ -210,6 +215,7 @@ def build_row(record, stat, done_marker_used):
         "rolled_back": _yes_no(rolled_back),
         "duration_s": record.duration,
         "message": record.message or stat.get("message") or "",
+        "cause": record.cause or "",
     }
 
 
@@ -241,7 +247,11 @@ def render_table(rows):
     out = [line, rule]
     out.extend("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in body)
     for row in rows:
-        if row.get("message") and row["status"] in (STATUS_FAILED, STATUS_INTERRUPTED):
+        if row["status"] not in (STATUS_FAILED, STATUS_INTERRUPTED):
+            continue
+        if row.get("cause"):
+            out.append("%s: cause: %s" % (row["cluster"], row["cause"]))
+        if row.get("message"):
             out.append("%s: %s" % (row["cluster"], row["message"]))
     return "\n".join(out)
 
@@ -260,8 +270,8 @@ def render_markdown(summary):
         "Result: **%s** (%s). Finished %s." % (summary["result"], counts or "no clusters", summary["finished"]),
         "",
     ]
-    titles = [title for _key, title in COLUMNS] + ["message"]
-    keys = [key for key, _title in COLUMNS] + ["message"]
+    titles = [title for _key, title in COLUMNS] + ["cause", "message"]
+    keys = [key for key, _title in COLUMNS] + ["cause", "message"]
     out.append("| " + " | ".join(titles) + " |")
     out.append("|" + "|".join("---" for _k in keys) + "|")
     for row in rows:
@@ -366,6 +376,9 @@ class CallbackModule(CallbackBase):
             record.failed = True
             msg = result.get("msg") or result.get("message") or ("unreachable" if unreachable else "failed")
             record.message = _short(msg)
+            diagnosis = result.get("diagnosis")
+            if isinstance(diagnosis, dict) and (diagnosis.get("reason") or diagnosis.get("cause")):
+                record.cause = _short(diagnosis.get("reason") or diagnosis.get("cause"))
 
     def v2_runner_on_ok(self, result):
         self._on_result(result)

@@ -83,6 +83,15 @@ class MarathonApi:
     def get_deployments(self):
         return self._read("/v2/deployments", "deployments")
 
+    def get_queue_item(self, app_id):
+        """The launch queue entry of the app (GET /v2/queue): instances waiting for an offer, their
+        launch delay and processedOffersSummary; None when nothing of the app waits."""
+        for item in self._read("/v2/queue", "queue"):
+            app = item.get("app") if isinstance(item, dict) else None
+            if isinstance(app, dict) and canonical_app_id(str(app.get("id") or "")) == canonical_app_id(app_id):
+                return item
+        return None
+
     def get_app_versions(self, app_id):
         """The version timestamps of the app, newest first ([] when the app does not exist)."""
         try:
@@ -228,6 +237,7 @@ _REPLY_PARTS = {
     "apps": ("apps", list),
     "tasks": ("tasks", list),
     "deployments": (None, list),
+    "queue": ("queue", list),
     "versions": ("versions", list),
     "version": (None, dict),
     "info": (None, dict),

@@ -28,6 +28,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
     secret_values,
     validate_definition,
 )
+from ansible_collections.dcos.marathon.plugins.module_utils._wait import DEFAULT_OFFER_GRACE, DEFAULT_TASK_FAILURES
 from ansible_collections.dcos.marathon.plugins.module_utils._versions import (
     BASELINE,
     LEGACY_DEFAULTS,
@@ -93,6 +94,8 @@ class AppRequest(object):
         self.wait = params["wait"]
         self.wait_timeout = params["wait_timeout"]
         self.wait_for = params["wait_for"]
+        self.fail_after_task_failures = params.get("fail_after_task_failures", DEFAULT_TASK_FAILURES)
+        self.offer_decline_grace = params.get("offer_decline_grace", DEFAULT_OFFER_GRACE)
         self.secret_env = list(params.get("secret_env") or [])
         self.init_env = list(params.get("init_env") or [])
         self.allow_init_env_change = params.get("allow_init_env_change", False)
@@ -161,6 +164,9 @@ class AppRequest(object):
                 raise Refusal("instances cannot be used with state=%s" % self.state)
         if self.wait_timeout <= 0:
             raise Refusal("wait_timeout must be greater than 0, got %d" % self.wait_timeout)
+        for name in ("fail_after_task_failures", "offer_decline_grace"):
+            if getattr(self, name) < 0:
+                raise Refusal("%s must be 0 (off) or more, got %d" % (name, getattr(self, name)))
         if self.partial and self.definition is None:
             raise Refusal("partial=true needs definition or src")
         if self.wait_for == "suspended" and self.state not in ("stopped", "present"):

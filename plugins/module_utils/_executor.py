@@ -70,7 +70,9 @@ class AppExecutor(object):
     def waiter(self):
         # One deadline for every wait of the task: locks, its deployment, the condition.
         if self._waiter is None:
-            self._waiter = Waiter(self.api, self.request.wait_timeout)
+            self._waiter = Waiter(self.api, self.request.wait_timeout,
+                                  task_failures=self.request.fail_after_task_failures,
+                                  offer_grace=self.request.offer_decline_grace)
         return self._waiter
 
     # ---- the run -----------------------------------------------------------------------

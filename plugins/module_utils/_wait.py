@@ -38,6 +38,11 @@ class WaitTimeout(MarathonError):
         return result
 
 
+class DeploymentStuck(WaitTimeout):
+    """Raised when the deployment a wait follows cannot make progress (tasks keep failing, or every
+    offer is declined); ``details["diagnosis"]`` says why, as data."""
+
+
 class Deadline(object):
     def __init__(self, timeout, clock=None):
         self._clock = clock or time.monotonic
@@ -166,11 +171,232 @@ def app_condition_met(app, wait_for, instances=None):
     return condition_met(counts, wait_for, want)
 
 
+# Fail-fast defaults of marathon_app and marathon_task_info (0 turns either check off).
+DEFAULT_TASK_FAILURES = 3
+DEFAULT_OFFER_GRACE = 30
+# Seconds between two extra reads of a progress check (the app during a deployment wait, the queue).
+PROGRESS_INTERVAL = 1.0
+# Task failures kept in a diagnosis.
+DIAGNOSIS_FAILURES = 5
+_UNREAD = object()
+
+
+def _failure_summary(ltf, health_cause=None):
+    out = {
+        "task_id": ltf.get("taskId"),
+        "state": ltf.get("state"),
+        "message": ltf.get("message") or "",
+        "timestamp": ltf.get("timestamp"),
+        "version": ltf.get("version"),
+    }
+    if health_cause:
+        out["health_check_failure"] = health_cause
+    return out
+
+
+def declined_reasons(summary):
+    """'InsufficientCpus (2 of 2 offers)' from a processedOffersSummary: the reasons of the agents'
+    last offers (rejectSummaryLastOffers), else of the whole launch attempt; most declines first."""
+    if not isinstance(summary, dict):
+        return ""
+    for key, what in (("rejectSummaryLastOffers", "last offers"), ("rejectSummaryLaunchAttempt", "offers")):
+        steps = [s for s in summary.get(key) or [] if isinstance(s, dict) and (s.get("declined") or 0) > 0]
+        if steps:
+            total = max((s.get("processed") or 0) for s in summary[key] if isinstance(s, dict))
+            steps.sort(key=lambda s: -(s.get("declined") or 0))
+            return ", ".join("%s (%s of %s %s)" % (s.get("reason"), s.get("declined"), total, what) for s in steps)
+    return ""
+
+
+class ProgressCheck(object):
+    """Whether the deployment of one app can still finish, judged from what a wait reads.
+
+    Stuck means: ``task_failures`` tasks of the version being deployed (the app's current version)
+    failed in a row (failed launches, exits, kills by a health check), with no new task of that
+    version becoming healthy in between; or every instance waiting in the launch queue had all its
+    last offers declined for ``offer_grace`` seconds. 0 turns a check off. A task that starts slowly
+    fails neither: it is neither a failure nor waiting for offers.
+
+    It costs no request when the wait reads the app anyway; otherwise the app, and the queue
+    (GET /v2/queue), are read at most once per PROGRESS_INTERVAL while waiting. A Marathon whose
+    queue has no processedOffersSummary only gets the task failure check.
+    """
+
+    def __init__(self, api, app_id, task_failures=DEFAULT_TASK_FAILURES, offer_grace=DEFAULT_OFFER_GRACE,
+                 clock=None, interval=PROGRESS_INTERVAL):
+        self.api = api
+        self.app_id = canonical_app_id(app_id)
+        self.task_failures = int(task_failures or 0)
+        self.offer_grace = float(offer_grace or 0)
+        self._clock = clock or time.monotonic
+        self.interval = interval
+        self.failures = []          # failures of the version being deployed, oldest first
+        self._version = None
+        self.in_row = 0
+        self._seen_failures = set()
+        self._seen_healthy = set()
+        self.health_causes = {}     # task id -> its health check's last failure cause
+        self.last_health_cause = None
+        self.queue_item = None
+        self.declining_since = None
+        self._last_used_offer = _UNREAD
+        self._last_unused_count = None
+        self._next_app_read = None
+        self._next_queue_read = None
+        self.queue_unreadable = False
+
+    @property
+    def enabled(self):
+        return self.task_failures > 0 or self.offer_grace > 0
+
+    def check(self, app=None, deployment=None):
+        """After each read of a wait: ``app`` when the wait read it. Raises DeploymentStuck."""
+        if not self.enabled:
+            return
+        now = self._clock()
+        if self._next_app_read is None:
+            # A deployment that finishes within the first interval costs no extra read.
+            self._next_app_read = self._next_queue_read = now + self.interval
+        if app is None:
+            if now < self._next_app_read:
+                return
+            self._next_app_read = now + self.interval
+            try:
+                app = self.api.get_app(self.app_id)
+            except MarathonError:
+                return  # an extra read never fails the wait; the wait's own reads decide
+        if not isinstance(app, dict) or not app.get("instances"):
+            return  # gone, or scaled to 0: nothing is launched, nothing can fail to launch
+        self.observe(app)
+        if self.task_failures and self.in_row >= self.task_failures:
+            raise self._stuck("task_failures", self._failures_reason(app), app, deployment)
+        if self.offer_grace and not self.queue_unreadable:
+            if now >= self._next_queue_read:
+                self._next_queue_read = now + self.interval
+                try:
+                    item = self.api.get_queue_item(self.app_id)
+                except MarathonError:
+                    # A proxy or an ACL that hides /v2/queue: only the task failure check is left.
+                    self.queue_unreadable = True
+                    item = None
+                self._observe_queue(item, now)
+            if self.declining_since is not None and now - self.declining_since >= self.offer_grace:
+                reason = "every offer was declined for %ss: %s" % (
+                    _fmt(now - self.declining_since),
+                    declined_reasons(self.queue_item.get("processedOffersSummary")) or "no reason given")
+                raise self._stuck("offers_declined", reason, app, deployment)
+
+    def observe(self, app):
+        """Record the task failures and health check causes the app shows."""
+        version = app.get("version")
+        if version != self._version:
+            # Another version is being deployed now (e.g. the restart after a scale): count its failures only.
+            self._version = version
+            self.in_row = 0
+            self.failures = []
+        for task in app.get("tasks") or []:
+            if not isinstance(task, dict):
+                continue
+            results = [r for r in task.get("healthCheckResults") or [] if isinstance(r, dict)]
+            causes = [r.get("lastFailureCause") for r in results if not r.get("alive") and r.get("lastFailureCause")]
+            if causes:
+                self.health_causes[task.get("id")] = causes[0]
+                self.last_health_cause = causes[0]
+            healthy = results and all(r.get("alive") for r in results)
+            if healthy and task.get("version") == version and task.get("id") not in self._seen_healthy:
+                # A new task of this version became healthy: the failures before it were not in a row.
+                self._seen_healthy.add(task.get("id"))
+                self.in_row = 0
+        ltf = app.get("lastTaskFailure")
+        if isinstance(ltf, dict) and version and ltf.get("version") == version:
+            key = (ltf.get("taskId"), ltf.get("timestamp"))
+            if key not in self._seen_failures:
+                self._seen_failures.add(key)
+                self.failures.append(_failure_summary(ltf, self.health_causes.get(ltf.get("taskId"))))
+                self.failures = self.failures[-DIAGNOSIS_FAILURES:]
+                self.in_row += 1
+
+    def _observe_queue(self, item, now):
+        self.queue_item = item if isinstance(item, dict) else None
+        summary = (item or {}).get("processedOffersSummary")
+        declining = False
+        if isinstance(summary, dict) and (item.get("delay") or {}).get("overdue") is not False:
+            used = summary.get("lastUsedOfferAt")
+            steps = [s for s in summary.get("rejectSummaryLastOffers") or [] if isinstance(s, dict)]
+            if steps:
+                # The first step processed every agent's last offer; all of them were declined.
+                processed = max((s.get("processed") or 0) for s in steps)
+                declining = processed > 0 and sum((s.get("declined") or 0) for s in steps) >= processed
+            else:
+                # Older summaries: offers keep being declined and none was used.
+                unused = summary.get("unusedOffersCount") or 0
+                declining = (self._last_unused_count is not None and unused > self._last_unused_count)
+                self._last_unused_count = unused
+            if self._last_used_offer is not _UNREAD and used != self._last_used_offer:
+                declining = False  # an offer was used since the last read: instances still launch
+            self._last_used_offer = used
+        else:
+            self._last_unused_count = None
+        if not declining:
+            self.declining_since = None
+        elif self.declining_since is None:
+            self.declining_since = now
+
+    def _failures_reason(self, app):
+        last = self.failures[-1]
+        reason = "%d tasks of version %s failed in a row; the last, %s, %s: %s" % (
+            self.in_row, app.get("version"), last["task_id"], last["state"], last["message"] or "(no message)")
+        cause = last.get("health_check_failure") or self.last_health_cause
+        if cause:
+            reason += "; health check: %s" % cause
+        return reason
+
+    def _stuck(self, cause, reason, app, deployment):
+        if deployment is None:
+            deps = [d for d in self._safe_deployments() if self.app_id in (d.get("affectedApps") or [])]
+            deployment = deps[0] if deps else None
+        diagnosis = {
+            "cause": cause,
+            "reason": reason,
+            "app_id": self.app_id,
+            "version": app.get("version"),
+            "deployment_id": (deployment or {}).get("id"),
+            "current_step": (deployment or {}).get("currentStep"),
+            "total_steps": (deployment or {}).get("totalSteps"),
+            "current_actions": ["%s %s" % (a.get("action"), a.get("app") or a.get("pod") or "")
+                                for a in (deployment or {}).get("currentActions") or [] if isinstance(a, dict)],
+            "task_failures": list(self.failures),
+            "health_check_failure": self.last_health_cause,
+            "offers": (self.queue_item or {}).get("processedOffersSummary"),
+            "queue_count": (self.queue_item or {}).get("count"),
+        }
+        dep_text = ("; deployment %s: %s" % (deployment.get("id"), describe_deployment(deployment))) if deployment else ""
+        details = {"diagnosis": diagnosis, "tasks_running": app.get("tasksRunning", 0),
+                   "tasks_healthy": app.get("tasksHealthy", 0)}
+        if diagnosis["deployment_id"]:
+            details["deployment"] = deployment
+        if app.get("lastTaskFailure"):
+            details["last_task_failure"] = app["lastTaskFailure"]
+        return DeploymentStuck("Deployment of app '%s' cannot finish, stopped waiting: %s%s"
+                               % (self.app_id, reason, dep_text), details, app=app)
+
+    def _safe_deployments(self):
+        try:
+            return [d for d in self.api.get_deployments() if isinstance(d, dict)]
+        except MarathonError:
+            return []
+
+
+def _fmt(seconds):
+    return ("%d" % seconds) if float(seconds).is_integer() else ("%.1f" % seconds)
+
+
 class Waiter(object):
     """The one wait of the collection: polls a read until a condition holds or the deadline
     (shared by every wait of one task) passes. Follows deployments, app counts and task lists."""
 
-    def __init__(self, api, timeout, sleep=None, clock=None, first_interval=FIRST_INTERVAL, max_interval=MAX_INTERVAL):
+    def __init__(self, api, timeout, sleep=None, clock=None, first_interval=FIRST_INTERVAL, max_interval=MAX_INTERVAL,
+                 task_failures=0, offer_grace=0):
         self.api = api
         self._sleep = sleep or time.sleep
         self._clock = clock or time.monotonic
@@ -178,10 +404,24 @@ class Waiter(object):
         self.first_interval = first_interval
         self.max_interval = max_interval
         self.polls = 0
+        # Fail fast (ProgressCheck): one check per app, shared by every wait of the task.
+        self.task_failures = task_failures
+        self.offer_grace = offer_grace
+        self._progress = {}
 
-    def poll(self, read, done, timed_out, first=None):
+    def progress_check(self, app_id):
+        """The ProgressCheck of the app's deployment, or None when fail-fast is off."""
+        key = canonical_app_id(app_id)
+        if key not in self._progress:
+            check = ProgressCheck(self.api, key, self.task_failures, self.offer_grace, clock=self._clock)
+            self._progress[key] = check if check.enabled else None
+        return self._progress[key]
+
+    def poll(self, read, done, timed_out, first=None, progress=None):
         """Call ``read()`` until ``done(value)``; returns that value. ``first`` is a value
-        already read (it saves one request). At the deadline raises ``timed_out(last value)``."""
+        already read (it saves one request). At the deadline raises ``timed_out(last value)``.
+        ``progress(value)``, called after each read that is not done yet, raises DeploymentStuck
+        when the wait can never end."""
         gen = intervals(self.first_interval, self.max_interval)
         value = first
         have = first is not None
@@ -192,6 +432,8 @@ class Waiter(object):
             have = False
             if done(value):
                 return value
+            if progress is not None:
+                progress(value)
             if self.deadline.expired():
                 raise timed_out(value)
             delay = min(next(gen), max(0.0, self.deadline.remaining()))
@@ -232,7 +474,9 @@ class Waiter(object):
                 app=app,
             )
 
-        self.poll(read, lambda current: not current, timed_out)
+        check = self.progress_check(app_id)
+        progress = (lambda current: check.check(deployment=current[0] if current else None)) if check else None
+        self.poll(read, lambda current: not current, timed_out, progress=progress)
 
     def wait_app(self, app_id, wait_for, instances=None, app=None):
         """Until the app reaches ``wait_for`` (healthy|running|suspended). Returns the last GET."""
@@ -254,7 +498,10 @@ class Waiter(object):
                 app=last,
             )
 
-        return self.poll(read, lambda found: app_condition_met(found, wait_for, instances), timed_out, first=app)
+        check = self.progress_check(app_id) if wait_for != "suspended" else None
+        progress = (lambda found: check.check(app=found)) if check else None
+        return self.poll(read, lambda found: app_condition_met(found, wait_for, instances), timed_out, first=app,
+                         progress=progress)
 
     def wait_absent(self, app_id):
         """Until GET /v2/apps/{id} answers 404."""
@@ -302,4 +549,4 @@ class Waiter(object):
 
     @staticmethod
     def _fmt(seconds):
-        return ("%d" % seconds) if float(seconds).is_integer() else ("%.1f" % seconds)
+        return _fmt(seconds)

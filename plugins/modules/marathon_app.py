@@ -134,6 +134,31 @@ options:
         and V(running) wait until no task runs or is staged.
     type: str
     choices: [deployment, healthy, running, suspended]
+  fail_after_task_failures:
+    description:
+      - Stop waiting and fail once this many tasks of the version being deployed (the app's current version)
+        failed in a row, without waiting out O(wait_timeout). Failed launches, tasks that exit and tasks killed
+        because a health check failed count; tasks the deployment itself kills do not. A new task of that version
+        that becomes healthy starts the count again.
+      - A slow start is no failure, so a task that becomes healthy within its health check's grace period is never
+        failed early.
+      - The message names the last task failure's message and the health check's last failure cause; RV(diagnosis)
+        holds them as data.
+      - V(0) waits until O(wait_timeout). Not used with O(wait_for=suspended) or O(state=absent).
+    type: int
+    default: 3
+    version_added: 0.2.0
+  offer_decline_grace:
+    description:
+      - Stop waiting and fail once, for this many seconds, every offer made for the app's instances that wait in
+        the launch queue was declined (C(processedOffersSummary) of C(GET /v2/queue)), for example for lack of cpus,
+        memory, disk or ports, or for a role or a constraint no agent meets. The message names the reasons;
+        RV(diagnosis) holds the queue's offer summary.
+      - The queue is read at most once a second, and only while waiting.
+      - V(0) waits until O(wait_timeout), as does a Marathon whose queue has no C(processedOffersSummary).
+    type: int
+    default: 30
+    version_added: 0.2.0
   force:
     description:
       - Send the change with C(force=true), cancelling deployments that lock the app instead of waiting for them.
@@ -228,6 +253,9 @@ notes:
     at most every 200 ms, so a finished deployment is noticed within a quarter of a second; then it polls the
     app until the counts of O(wait_for) are reached. On timeout the task fails with the deployment's current
     step and actions, the task states and the last task failure.
+  - A deployment that cannot finish fails the task early (O(fail_after_task_failures), O(offer_decline_grace)).
+    Meanwhile the app is read at most once a second while the task waits for its deployment, and the queue at
+    most once a second; a task that changes nothing still makes one GET.
   - After a connection error or an HTTP 502/503/504, a create or update is not sent again blindly; the app
     is read first and the request repeated only if the app is still absent or still differs.
   - The action plugin of this module passes the version cached in the C(marathon_versions) fact for
@@ -497,6 +525,74 @@ duration:
   returned: when the task waited
   type: float
   sample: 2.351
+diagnosis:
+  description:
+    - Why the deployment the task waited for cannot finish (O(fail_after_task_failures), O(offer_decline_grace)).
+  returned: when the task failed early for that reason
+  type: dict
+  version_added: 0.2.0
+  contains:
+    cause:
+      description: V(task_failures) or V(offers_declined).
+      type: str
+      sample: task_failures
+    reason:
+      description: The cause in words, as in the task's message.
+      type: str
+      sample: "3 tasks of version 2026-11-25T18:00:00.000Z failed in a row; the last, postgres.instance-1._app.3,
+        TASK_FAILED: Command exited with status 1"
+    app_id:
+      description: The app.
+      type: str
+      sample: /postgres
+    version:
+      description: The app's version being deployed.
+      type: str
+      sample: "2026-11-25T18:00:00.000Z"
+    deployment_id:
+      description: The deployment of the app in progress, V(null) when there is none.
+      type: str
+      sample: 5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43
+    current_step:
+      description: C(currentStep) of that deployment.
+      type: int
+      sample: 1
+    total_steps:
+      description: C(totalSteps) of that deployment.
+      type: int
+      sample: 1
+    current_actions:
+      description: Its current actions, as C(action app).
+      type: list
+      elements: str
+      sample: [StartApplication /postgres]
+    task_failures:
+      description: The recent task failures of the version being deployed, oldest first (at most 5).
+      type: list
+      elements: dict
+      sample:
+        - task_id: postgres.instance-1._app.3
+          state: TASK_FAILED
+          message: Command exited with status 1
+          timestamp: "2026-11-25T18:00:05.000Z"
+          version: "2026-11-25T18:00:00.000Z"
+    health_check_failure:
+      description: The last failure cause a health check of the app reported, V(null) when none was seen.
+      type: str
+      sample: "connection refused"
+    offers:
+      description: C(processedOffersSummary) of the app's queue entry, V(null) when the queue was not read or the app
+        was not in it.
+      type: dict
+      sample:
+        processedOffersCount: 4
+        unusedOffersCount: 4
+        rejectSummaryLastOffers:
+          - {reason: InsufficientCpus, declined: 2, processed: 2}
+    queue_count:
+      description: C(count) of the queue entry, the instances waiting to launch.
+      type: int
+      sample: 1
 """
 
 from ansible_collections.dcos.marathon.plugins.module_utils._executor import run_app_module
@@ -514,6 +610,8 @@ def main():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
         wait_for=dict(type="str", choices=["deployment", "healthy", "running", "suspended"]),
+        fail_after_task_failures=dict(type="int", default=3),
+        offer_decline_grace=dict(type="int", default=30),
         force=dict(type="bool", default=False),
         allow_data_loss=dict(type="bool", default=False),
         partial=dict(type="bool", default=False),

@@ -68,6 +68,25 @@ options:
       - Seconds between two polls while waiting.
     type: float
     default: 2
+  fail_after_task_failures:
+    description:
+      - While waiting for tasks of O(app_id) to be V(running) or V(healthy), stop waiting and fail once this many
+        tasks of the app's current version failed in a row (failed launches, exits, kills by a health check),
+        without waiting out O(wait_timeout). A new task of that version that becomes healthy starts the count again;
+        a slow start within the health check's grace period is no failure.
+      - For it the app is read too, at most once a second while waiting. V(0) waits until O(wait_timeout).
+    type: int
+    default: 3
+    version_added: 0.2.0
+  offer_decline_grace:
+    description:
+      - While waiting for tasks of O(app_id) to be V(running) or V(healthy), stop waiting and fail once, for this
+        many seconds, every offer made for the app's instances in the launch queue was declined (C(GET /v2/queue),
+        read at most once a second while waiting), naming the reasons.
+      - V(0) waits until O(wait_timeout), as does a Marathon whose queue has no C(processedOffersSummary).
+    type: int
+    default: 30
+    version_added: 0.2.0
 extends_documentation_fragment:
   - dcos.marathon.connection
   - dcos.marathon.attributes
@@ -268,6 +287,21 @@ waited:
   returned: always
   type: float
   sample: 4.2
+diagnosis:
+  description:
+    - Why the app's tasks cannot come up (O(fail_after_task_failures), O(offer_decline_grace)), in the form of
+      RV(dcos.marathon.marathon_app#module:diagnosis) (cause, reason, deployment id and current step, recent task
+      failures with their messages, the health check's last failure cause, the queue's offer summary).
+  returned: when the wait failed early for that reason
+  type: dict
+  sample:
+    cause: offers_declined
+    reason: "every offer was declined for 30s: InsufficientCpus (2 of 2 last offers)"
+    app_id: /postgres
+    deployment_id: 5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43
+    current_step: 1
+    task_failures: []
+  version_added: 0.2.0
 """
 
 from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import canonical_app_id, is_resident
@@ -281,6 +315,7 @@ from ansible_collections.dcos.marathon.plugins.module_utils._tasks import (
 )
 from ansible_collections.dcos.marathon.plugins.module_utils._wait import (
     WAIT_CONDITIONS,
+    DeploymentStuck,
     WaitTimeout,
     Waiter,
     condition_met,
@@ -344,6 +379,8 @@ def main():
             count=dict(type="int"),
             wait_timeout=dict(type="float", default=300),
             wait_sleep=dict(type="float", default=2),
+            fail_after_task_failures=dict(type="int", default=3),
+            offer_decline_grace=dict(type="int", default=30),
         ),
         supports_check_mode=True,
     )
@@ -352,6 +389,9 @@ def main():
     for name in ("wait_timeout", "wait_sleep"):
         if p[name] is not None and p[name] < 0:
             module.fail_json(msg="%s must be 0 or more, got %s" % (name, p[name]))
+    for name in ("fail_after_task_failures", "offer_decline_grace"):
+        if p[name] < 0:
+            module.fail_json(msg="%s must be 0 (off) or more, got %s" % (name, p[name]))
     if p["count"] is not None and p["count"] < 0:
         module.fail_json(msg="count must be 0 or more, got %s" % p["count"])
     if p["count"] is not None and p["wait_for"] is None:
@@ -366,7 +406,15 @@ def main():
         if p["wait_for"]:
             wait_for = p["wait_for"]
             count = count_to_wait_for(module, app, app_id, wait_for, p["count"], tasks, counts)
-            waiter = Waiter(client, p["wait_timeout"], first_interval=p["wait_sleep"], max_interval=p["wait_sleep"])
+            waiter = Waiter(client, p["wait_timeout"], first_interval=p["wait_sleep"], max_interval=p["wait_sleep"],
+                            task_failures=p["fail_after_task_failures"], offer_grace=p["offer_decline_grace"])
+            # Fail fast only while waiting for tasks of one app to come up.
+            check = waiter.progress_check(app_id) if app_id and wait_for != "suspended" and count else None
+            seen = {"last": (tasks, counts)}
+
+            def progress(last):
+                seen["last"] = last
+                check.check()
 
             def timeout_message(last):
                 return ("Timed out after %g s waiting for %d %s task(s)%s; last seen: %d running, %d healthy, "
@@ -378,7 +426,10 @@ def main():
                                             lambda last: condition_met(last[1], wait_for, count),
                                             lambda last: WaitTimeout(timeout_message(last[1]),
                                                                      {"tasks": last[0], "summary": last[1]}),
-                                            first=(tasks, counts))
+                                            first=(tasks, counts), progress=progress if check else None)
+            except DeploymentStuck as e:
+                e.details.update(tasks=seen["last"][0], summary=seen["last"][1])
+                raise
             finally:
                 waited = round(waiter.deadline.elapsed(), 3)
     except WaitTimeout as e:

@@ -36,6 +36,7 @@ CATEGORIES = {
     "test_data_safety.py": "data_safety",
     "test_secrets.py": "secrets",
     "test_tls.py": "tls",
+    "test_failfast.py": "fail_fast",
 }
 
 

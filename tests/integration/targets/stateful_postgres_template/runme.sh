@@ -107,10 +107,13 @@ deploy_app() {
 }
 deploy_app /tpl/port-a || { cat "$LOG"; echo "FAILED: /tpl/port-a did not start" >&2; exit 1; }
 rc=0
-deploy_app /tpl/port-b -e stateful_postgres_wait_timeout=10 || rc=$?
+# Far from its wait_timeout, the role fails once every offer was declined for 2 s, naming the reason.
+deploy_app /tpl/port-b -e stateful_postgres_wait_timeout=120 -e stateful_postgres_offer_decline_grace=2 || rc=$?
 cat "$LOG"
 ((rc != 0)) || { echo "FAILED: the role succeeded with /tpl/port-b on a host port /tpl/port-a holds" >&2; exit 1; }
 grep -q -E "^\[ERROR\].*'/tpl/port-b'" "$LOG" || { echo "FAILED: the failure does not name /tpl/port-b" >&2; exit 1; }
+grep -q -E "cannot finish, stopped waiting: every offer was declined for [0-9.]+s: InsufficientPorts" "$LOG" ||
+    { echo "FAILED: the role did not fail early naming InsufficientPorts" >&2; exit 1; }
 "$PY" - "$LM_URL" "$HOST_PORT" <<'PY'
 import json, sys, urllib.request
 url, port = sys.argv[1], int(sys.argv[2])
@@ -120,7 +123,8 @@ def get(path):
 held = [t for t in get("/v2/tasks")["tasks"] if port in t["ports"]]
 assert [t["appId"] for t in held] == ["/tpl/port-a"], held
 (entry,) = [e for e in get("/v2/queue")["queue"] if e["app"]["id"] == "/tpl/port-b"]
-reasons = [r["reason"] for r in entry["processedOffersSummary"].get("rejectSummaryLaunchAttempt", [])]
+# Marathon's funnel lists every check; only the ports declined the offers.
+reasons = [r["reason"] for r in entry["processedOffersSummary"].get("rejectSummaryLaunchAttempt", []) if r["declined"]]
 assert reasons == ["InsufficientPorts"], entry["processedOffersSummary"]
 print("port %d: held by /tpl/port-a only; /tpl/port-b waits for an offer (InsufficientPorts)" % port)
 PY

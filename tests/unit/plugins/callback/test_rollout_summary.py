@@ -142,6 +142,26 @@ def test_failure_keeps_message_and_last_app_state(tmp_path):
     assert rows_by_cluster(summary)["eu1"]["status"] == "not reached"
 
 
+def test_a_deployment_that_cannot_finish_shows_its_cause_in_the_row(tmp_path):
+    cb = make_callback(tmp_path)
+    cb.register_hosts(["eu1"])
+    reason = "every offer was declined for 30s: InsufficientCpus (2 of 2 last offers)"
+    failed = {
+        "failed": True,
+        "msg": "Deployment of app '/postgres' cannot finish, stopped waiting: " + reason,
+        "app": {"id": "/postgres", "instances": 1, "tasksHealthy": 0, "version": "2026-01-01T00:01:00.000Z"},
+        "diagnosis": {"cause": "offers_declined", "reason": reason, "deployment_id": "dep-1", "current_step": 1},
+    }
+    cb.v2_runner_on_failed(FakeResult("eu1", "dcos.marathon.marathon_app", failed))
+    # The rollout's own failure comes last with another message; the cause stays.
+    cb.v2_runner_on_failed(FakeResult("eu1", "ansible.builtin.fail", {"failed": True, "msg": "Rollout failed on eu1."}))
+    summary = run(cb, FakeStats(failures={"eu1": 1}))
+    row = rows_by_cluster(summary)["eu1"]
+    assert row["status"] == "failed" and row["cause"] == reason and row["message"] == "Rollout failed on eu1."
+    assert "eu1: cause: " + reason in rs.render_table(summary["clusters"])
+    assert "| cause | message |" in rs.render_markdown(summary) and reason in rs.render_markdown(summary)
+
+
 def test_ignored_errors_do_not_fail_a_cluster(tmp_path):
     cb = make_callback(tmp_path)
     cb.v2_runner_on_failed(FakeResult("eu1", "ansible.builtin.command", {"failed": True, "msg": "x"}), ignore_errors=True)

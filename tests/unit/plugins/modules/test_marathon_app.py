@@ -81,6 +81,8 @@ def live(**changes):
         ({"app_id": "/a", "definition": {"id": "/b"}}, "name different apps"),
         ({"app_id": "/a", "state": "absent", "instances": 1}, "instances cannot be used with state=absent"),
         ({"app_id": "/a", "wait_timeout": -5}, "wait_timeout must be greater than 0"),
+        ({"app_id": "/a", "fail_after_task_failures": -1}, "fail_after_task_failures must be 0 (off) or more"),
+        ({"app_id": "/a", "offer_decline_grace": -2}, "offer_decline_grace must be 0 (off) or more"),
         ({"src": "/nonexistent/file.yml"}, "is not a readable file"),
         ({"app_id": "/a", "request_timeout": 0}, "request_timeout must be greater than 0"),
         ({"app_id": "/a", "dcos_service_account": "sa", "dcos_private_key": "nope"}, "dcos_private_key"),
