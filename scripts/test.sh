@@ -139,7 +139,8 @@ step_integration() {
     # Seconds each target takes alone on a 2-core machine (measured); the longest go first, each
     # to the shard with the least work so far, so the shards end about together. Unknown: 30.
     local -A weight=([marathon_versions]=140 [marathon_app]=105 [rollout]=70 [stateful_postgres_lifecycle]=60
-        [stateful_postgres_backup]=85 [stateful_postgres_template]=40 [marathon_task_info]=35 [marathon_app_auth]=30 [marathon_app_info]=20)
+        [stateful_postgres_backup]=85 [stateful_postgres_secret]=70 [marathon_group]=60 [postgres_pooler_group]=45
+        [stateful_postgres_template]=40 [dcos_secret]=25 [marathon_task_info]=35 [marathon_app_auth]=30 [marathon_app_info]=20)
     mapfile -t list < <(for name in $targets; do echo "${weight[$name]:-30} $name"; done | sort -k1,1nr -k2 | cut -d' ' -f2)
     ((shards > ${#list[@]})) && shards=${#list[@]}
     ((shards >= 1)) || shards=1
