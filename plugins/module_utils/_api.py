@@ -322,6 +322,11 @@ def _force(force):
     return [("force", "true")] if force else []
 
 
+def deployment_ids(app):
+    """The ids of the deployments an app (as GET /v2/apps or /v2/groups shows it) is locked by."""
+    return [d.get("id") for d in (app or {}).get("deployments") or [] if isinstance(d, dict) and d.get("id")]
+
+
 def group_apps(group):
     """Every app of a GET /v2/groups/{id} tree, by id (nested groups included). Items that are not
     apps with a string id are kept under a placeholder key so the shape check reports them."""

@@ -10,6 +10,7 @@ Private module_utils: not a public API.
 
 from __future__ import annotations
 
+from ansible_collections.dcos.marathon.plugins.module_utils._api import deployment_ids
 from ansible_collections.dcos.marathon.plugins.module_utils._app_request import AppRequest, Refusal
 from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import canonical_app_id, mask_app, secret_values
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
@@ -45,10 +46,6 @@ class _AppAppeared(Exception):
     def __init__(self, error):
         super().__init__(str(error))
         self.error = error
-
-
-def deployment_ids(app):
-    return [d.get("id") for d in (app or {}).get("deployments") or [] if isinstance(d, dict) and d.get("id")]
 
 
 class AppExecutor(object):

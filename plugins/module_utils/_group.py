@@ -18,7 +18,7 @@ import copy
 import posixpath
 from dataclasses import dataclass, field
 
-from ansible_collections.dcos.marathon.plugins.module_utils._api import group_apps
+from ansible_collections.dcos.marathon.plugins.module_utils._api import deployment_ids, group_apps
 from ansible_collections.dcos.marathon.plugins.module_utils._app_request import Refusal, load_definition_file
 from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
     app_id_problem,
@@ -389,10 +389,6 @@ class _Locked(Exception):
         self.ids = ids
 
 
-def _deployment_ids(app):
-    return [d.get("id") for d in (app or {}).get("deployments") or [] if isinstance(d, dict) and d.get("id")]
-
-
 class GroupExecutor(object):
     def __init__(self, module):
         self.module = module
@@ -488,7 +484,7 @@ class GroupExecutor(object):
                 entry["changed"] = entry["action"] in APP_WRITES
             return
         request = self.request
-        locked = [i for s in plan.steps.values() if s.writes and s.live for i in _deployment_ids(s.live)]
+        locked = [i for s in plan.steps.values() if s.writes and s.live for i in deployment_ids(s.live)]
         if locked and not request.force:
             raise _Locked(sorted(set(locked)))
         try:
@@ -521,7 +517,7 @@ class GroupExecutor(object):
             if live is not None:
                 self._show_apps(plan, live)
             return
-        pending = sorted(set(i for app in group_apps(live).values() for i in _deployment_ids(app)))
+        pending = sorted(set(i for app in group_apps(live).values() for i in deployment_ids(app)))
         if not pending and _all_met(plan, live):
             self._show_apps(plan, live)
             return
@@ -571,7 +567,7 @@ def _unmet(plan, group):
         app = apps.get(app_id)
         if app is None:
             out.append("%s does not exist" % app_id)
-        elif _deployment_ids(app) or not app_condition_met(app, _condition(app), _want(step, app)):
+        elif deployment_ids(app) or not app_condition_met(app, _condition(app), _want(step, app)):
             out.append("%s not yet %s (%s of %s running, %s healthy)"
                        % (app_id, _condition(app), app.get("tasksRunning", 0), _want(step, app),
                           app.get("tasksHealthy", 0)))
