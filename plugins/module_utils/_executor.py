@@ -48,6 +48,42 @@ class _AppAppeared(Exception):
         self.error = error
 
 
+class PlanVersion(object):
+    """The Marathon version plans are made for, shared by the app and group executors.
+
+    The exact version costs a GET /v2/info unless pinned or cached. A definition with fields some
+    version does not know needs it before any other request; otherwise the version the live app's
+    shape shows is assumed, and a plan that writes or refuses is made again with the exact one. So a
+    task that changes nothing stays one GET."""
+
+    def __init__(self, module, request, needs_exact):
+        self.module = module
+        self.request = request
+        self.exact = module.known_marathon_version
+        if self.exact is None and needs_exact:
+            self.exact = module.marathon_version
+        if self.exact is not None:
+            request.for_version(self.exact)
+
+    def assume_from(self, live_app):
+        """Without the exact version: the one the live app (None: none) shows."""
+        if self.exact is None:
+            self.request.for_version(assumed_from_app(live_app))
+
+    def plan(self, decides, make_plan, *args):
+        """make_plan(*args); made again with the exact version when decides(plan) (it writes or refuses)."""
+        plan = make_plan(*args)
+        if self.exact is None and decides(plan):
+            self.exact = self.module.marathon_version
+            self.request.for_version(self.exact)
+            plan = make_plan(*args)
+        return plan
+
+
+def _writes_or_refuses(plan):
+    return plan.writes or plan.action == REFUSE
+
+
 class AppExecutor(object):
     def __init__(self, module):
         self.module = module
@@ -76,27 +112,13 @@ class AppExecutor(object):
 
     def run(self):
         request = self.request = AppRequest(self.module.params, self.module.no_log_values)
-        # The exact version costs a GET /v2/info unless pinned or cached. A plan that finds nothing
-        # to change does not need it (a no-change task stays one GET); a definition with fields
-        # some version does not know needs it before any other request.
-        version = self.module.known_marathon_version
-        if version is None and uses_versioned_fields(request.definition):
-            version = self.module.marathon_version
-        if version is not None:
-            request.for_version(version)
+        versions = PlanVersion(self.module, request, uses_versioned_fields(request.definition))
         if request.rollback_to is not None:
             self.result["rollback_to"] = request.rollback_to
         live = self._read_live()
-        if version is None:
-            request.for_version(assumed_from_app(live))
+        versions.assume_from(live)
         for _round in range(MAX_LOCK_ROUNDS):
-            rollback = self._rollback_target(live)
-            plan = plan_app(request, live, rollback)
-            if version is None and (plan.writes or plan.action == REFUSE):
-                # About to write (or refuse): plan again with the version the cluster reports.
-                version = self.module.marathon_version
-                request.for_version(version)
-                plan = plan_app(request, live, rollback)
+            plan = versions.plan(_writes_or_refuses, plan_app, request, live, self._rollback_target(live))
             self._record(plan)
             try:
                 self._execute(plan, live)

@@ -32,12 +32,12 @@ from ansible_collections.dcos.marathon.plugins.module_utils._app_spec import (
     validate_definition,
 )
 from ansible_collections.dcos.marathon.plugins.module_utils._errors import MarathonError
+from ansible_collections.dcos.marathon.plugins.module_utils._executor import MAX_LOCK_ROUNDS, PlanVersion
 from ansible_collections.dcos.marathon.plugins.module_utils._planner import CREATE, DELETE, NOTHING, SCALE, UPDATE
 from ansible_collections.dcos.marathon.plugins.module_utils._tasks import suspended_tasks
 from ansible_collections.dcos.marathon.plugins.module_utils._versions import (
     BASELINE,
     LEGACY_DEFAULTS,
-    assumed_from_app,
     old_networking,
     to_old_networking,
     unknown_in_version,
@@ -47,7 +47,6 @@ from ansible_collections.dcos.marathon.plugins.module_utils._wait import WaitTim
 
 # Keys of a group definition (GroupUpdate in Marathon's RAML) this module sends.
 GROUP_KEYS = ("id", "apps", "groups", "dependencies", "enforceRole")
-MAX_LOCK_ROUNDS = 5
 APP_WRITES = (CREATE, UPDATE, SCALE, DELETE)
 
 
@@ -383,6 +382,10 @@ def _group_body(request, steps, live_groups):
     return node(request.group_id)
 
 
+def _writes_or_refuses(plan):
+    return plan.writes or bool(plan.msg)
+
+
 class _Locked(Exception):
     def __init__(self, ids):
         super().__init__(", ".join(ids))
@@ -411,22 +414,11 @@ class GroupExecutor(object):
     def run(self):
         request = self.request = GroupRequest(self.module.params, self.module.no_log_values)
         self.result["group_id"] = request.group_id
-        # As marathon_app: the exact version is read only when a plan writes or refuses, or a field
-        # some version does not know is used; a no-change task is one GET.
-        version = self.module.known_marathon_version
-        if version is None and request.uses_versioned_fields:
-            version = self.module.marathon_version
-        if version is not None:
-            request.for_version(version)
+        versions = PlanVersion(self.module, request, request.uses_versioned_fields)
         live = self.api.get_group(request.group_id)
-        if version is None:
-            request.for_version(assumed_from_app(next(iter(group_apps(live).values()), None) if live else None))
+        versions.assume_from(next(iter(group_apps(live).values()), None) if live else None)
         for _round in range(MAX_LOCK_ROUNDS):
-            plan = plan_group(request, live)
-            if version is None and (plan.writes or plan.msg):
-                version = self.module.marathon_version
-                request.for_version(version)
-                plan = plan_group(request, live)
+            plan = versions.plan(_writes_or_refuses, plan_group, request, live)
             self._record(plan)
             try:
                 self._execute(plan, live)
