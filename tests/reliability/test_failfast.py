@@ -26,6 +26,9 @@ PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.spli
 TUTORIAL = REPO / "tests/reference/marathon-api/dcos-docs-site/2.2/tutorials/stateful-services/postgres.marathon.json"
 WAIT_TIMEOUT = 300
 STUCK = "cannot finish, stopped waiting"
+# A health check with a grace period longer than any case: the tasks of a case exit before it runs.
+PATIENT_CHECK = {"protocol": "COMMAND", "command": {"value": "true"}, "gracePeriodSeconds": 3600,
+                 "intervalSeconds": 60, "timeoutSeconds": 20, "maxConsecutiveFailures": 3}
 
 
 def _app(app_id, **fields):
@@ -68,20 +71,21 @@ def pg_dir():
 
 def test_a_command_that_exits(lm, module_runner, record_property):
     record_property("case", "a command that exits: fails on the third failure, naming the exit status")
-    run = _deploy(module_runner, lm, _app("/ff/exits", cmd="echo starting; exit 3"))
+    # The health check (never reached: the task exits first) keeps the deployment unfinished; without
+    # one a task counts as started while it runs, and a poll landing in that moment would succeed.
+    run = _deploy(module_runner, lm, _app("/ff/exits", cmd="echo starting; exit 3", healthChecks=[PATIENT_CHECK]))
     diagnosis = _assert_stuck(run, "task_failures", record_property, "3 tasks of version", "exited with status 3")
     failures = diagnosis["task_failures"]
     assert len(failures) == 3 and all(f["state"] == "TASK_FAILED" for f in failures), failures
     assert all(f["message"] == "Command exited with status 3" for f in failures), failures
     assert all(f["version"] == diagnosis["version"] for f in failures)
-    # The deployment counts the task as started once it ran; whether it is still in progress depends on timing.
-    if diagnosis["deployment_id"] is not None:
-        assert diagnosis["deployment_id"] == run.result["deployment_id"] and diagnosis["current_step"] == 1
+    assert diagnosis["deployment_id"] == run.result["deployment_id"] and diagnosis["current_step"] >= 1
 
 
 def test_a_command_that_exits_waits_the_timeout_with_zero(lm, module_runner, record_property):
     record_property("case", "fail_after_task_failures=0 keeps the old behaviour: it waits out wait_timeout")
-    run = _deploy(module_runner, lm, _app("/ff/zero", cmd="exit 3"), wait_timeout=3, fail_after_task_failures=0)
+    run = _deploy(module_runner, lm, _app("/ff/zero", cmd="exit 3", healthChecks=[PATIENT_CHECK]),
+                  wait_timeout=3, fail_after_task_failures=0)
     assert run.failed and run.msg.startswith("Timed out after 3s"), run.msg
     assert "diagnosis" not in run.result
 
