@@ -235,6 +235,10 @@ step_changelog() {
         say "CHANGELOG.rst is out of date: run 'antsibull-changelog generate' and commit it."
         return 1
     fi
+    # Every commit since the last release that changes plugins/, roles/ or playbooks/ brings a fragment
+    # (a 'trivial:' one for changes users cannot see); the rule's own tests run first.
+    (cd "$REPO" && python -m pytest scripts/tests -q -p no:cacheprovider) || return 1
+    python "$REPO/scripts/check_changelog_fragments.py" --repo "$REPO"
 }
 
 step_docs() {
