@@ -90,8 +90,10 @@ def render(playbook_dir: Path) -> str:
     if not playbooks:
         raise ValueError(f"no playbooks in {playbook_dir}")
     out = ["# Playbooks", "",
-           "Each inventory host is one Marathon cluster; the modules run on the controller. See the overview "
-           "for the connection variables and the role for every setting.", ""]
+           "Each inventory host is one Marathon cluster; the modules run on the controller. See the "
+           "[overview](overview.md) for the connection variables, and the role "
+           f"{{ref}}`{COLLECTION}.stateful_postgres <ansible_collections.{COLLECTION}.stateful_postgres_role>` "
+           "for every setting.", ""]
     for path in playbooks:
         out += playbook_section(path)
     return "\n".join(out).rstrip() + "\n"

@@ -236,7 +236,7 @@ step_changelog() {
         return 1
     fi
     # Every commit since the last release that changes plugins/, roles/ or playbooks/ brings a fragment
-    # (a 'trivial:' one for changes users cannot see); the rule's own tests run first.
+    # (a 'trivial:' one for changes users cannot see); the tests of the tooling scripts run first.
     (cd "$REPO" && python -m pytest scripts/tests -q -p no:cacheprovider) || return 1
     python "$REPO/scripts/check_changelog_fragments.py" --repo "$REPO"
 }
