@@ -14,7 +14,7 @@ VENV_STAMP := $(VENV)/.dcos-marathon-venv.stamp
 # Lets ansible-playbook/ansible-doc in the checkout find dcos.marathon (see ansible.cfg).
 COLLECTION_LINK := collections/ansible_collections/dcos/marathon
 
-.PHONY: help venv test demo bench sanity units integration lint reliability clean distclean
+.PHONY: help venv test demo bench sanity units integration lint reliability docs clean distclean
 
 help:
 	@echo "make demo         run the PostgreSQL life cycle demo on localmarathon"
@@ -23,6 +23,7 @@ help:
 	@echo "make sanity|units|integration|lint   run one part of the test gate"
 	@echo "make reliability  run the reliability suite and regenerate docs/reliability.md"
 	@echo "make bench        run the benchmarks (bench/run.sh)"
+	@echo "make docs         build the HTML docs site into build/docs/html (antsibull-docs, Sphinx)"
 	@echo "make clean        remove generated files (keeps $(VENV)); make distclean also removes $(VENV)"
 
 venv: $(VENV_STAMP) $(COLLECTION_LINK)
@@ -85,9 +86,13 @@ demo:
 bench: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash bench/run.sh
 
+# The HTML docs site (modules, role, callback, playbooks, guides) in build/docs/html, warnings as errors.
+docs: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" scripts/build_docs.sh
+
 clean:
 	rm -rf collections tests/output tests/integration/inventory .pytest_cache .hypothesis .ansible \
-		importer_result.json changelogs/.plugin-cache.yaml dcos-marathon-*.tar.gz
+		importer_result.json changelogs/.plugin-cache.yaml dcos-marathon-*.tar.gz build/docs
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 	rm -f $(VENV_STAMP)
 

@@ -235,11 +235,17 @@ step_changelog() {
         say "CHANGELOG.rst is out of date: run 'antsibull-changelog generate' and commit it."
         return 1
     fi
+    # Every commit since the last release that changes plugins/, roles/ or playbooks/ brings a fragment
+    # (a 'trivial:' one for changes users cannot see); the tests of the tooling scripts run first.
+    (cd "$REPO" && python -m pytest scripts/tests -q -p no:cacheprovider) || return 1
+    python "$REPO/scripts/check_changelog_fragments.py" --repo "$REPO"
 }
 
 step_docs() {
     (cd "$COLL" && ANSIBLE_COLLECTIONS_PATH="$WORK" antsibull-docs lint-collection-docs --plugin-docs \
-        --validate-collection-refs=all --disallow-unknown-collection-refs .)
+        --validate-collection-refs=all --disallow-unknown-collection-refs .) || return 1
+    # The HTML docs site (make docs) from the tree copy, every Sphinx warning an error.
+    DOCS_COLLECTIONS_PATH="$WORK" "$REPO/scripts/build_docs.sh" "$WORK/docsite"
 }
 
 step_molecule() {

@@ -106,6 +106,7 @@ options:
         that one request. A fact cache that outlives a Marathon upgrade keeps the old version, so clear it, or set
         this option, after upgrading.
     type: str
+    version_added: 0.2.0
 requirements:
   - requests
   - PyJWT and cryptography (only for O(dcos_service_account) logins)

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: marathon_group
 short_description: Converge one Marathon group (its apps, nested groups and dependencies) in one request
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Converges one Marathon group, the unit Marathon deploys a stack in (a database, its pooler and its
     exporter). One C(GET /v2/groups/{id}) reads every app below the group, and at most one
