@@ -214,7 +214,10 @@ step_reliability() {
 # ---- end reliability ------------------------------------------------------------
 
 step_lint() {
-    (cd "$COLL" && ANSIBLE_COLLECTIONS_PATH="$WORK" ansible-lint --profile production --offline --nocolor) || return 1
+    # ansible-lint puts its cache, $ANSIBLE_HOME (~/.ansible), first on the collections path: a
+    # dcos.marathon installed there once (an older release) would shadow this tree. It gets its own.
+    (cd "$COLL" && ANSIBLE_HOME="$WORK/lint-ansible-home" ANSIBLE_COLLECTIONS_PATH="$WORK" \
+        ansible-lint --profile production --offline --nocolor) || return 1
     # The shell scripts around the collection are not in the copy, so sanity does not see them.
     (cd "$REPO" && shellcheck -x .ci/run scripts/*.sh) || return 1
     # Every vendored Marathon reference file has its source and license in tests/reference/SOURCES.md.
