@@ -3,7 +3,7 @@
 # first failing one and always ends with the line "N passed, N failed".
 #
 # Usage: scripts/test.sh [--keep-going] [step ...]
-#   steps: copy sanity units localmarathon integration reliability lint changelog docs molecule build
+#   steps: copy sanity units matrix localmarathon integration reliability lint changelog docs molecule ee build
 #   (default: all, in that order; "copy" is added whenever a step needs the tree copy).
 # Environment: VENV (default <repo>/.venv), KEEP_TEST_TREE=1 keeps the temporary tree,
 #   INTEGRATION_TARGETS="a b" runs only those integration targets.
@@ -15,7 +15,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${VENV:-$REPO/.venv}
 # Steps run in other directories, so the venv path must be absolute.
 [[ "$VENV" == /* ]] || VENV="$PWD/$VENV"
-ALL_STEPS=(copy sanity units localmarathon integration reliability lint changelog docs molecule build)
+ALL_STEPS=(copy sanity units matrix localmarathon integration reliability lint changelog docs molecule build)
 # Copied into the collection tree is everything tracked (or new and not ignored)
 # except these, which are the development tools around the collection.
 COPY_EXCLUDES=(localmarathon bench .ci requirements scripts collections ansible.cfg Makefile)
@@ -39,7 +39,7 @@ for arg in "$@"; do
 done
 if ((${#selected[@]} == 0)); then
     selected=("${ALL_STEPS[@]}")
-elif [[ " ${selected[*]} " != *" copy "* ]] && [[ " ${selected[*]} " =~ \ (sanity|units|integration|lint|changelog|docs|molecule)\  ]]; then
+elif [[ " ${selected[*]} " != *" copy "* ]] && [[ " ${selected[*]} " =~ \ (sanity|units|matrix|integration|lint|changelog|docs|molecule)\  ]]; then
     selected=(copy "${selected[@]}")
 fi
 
@@ -99,6 +99,106 @@ step_sanity() {
 step_units() {
     install_pip_bootstrap || return 1
     (cd "$COLL" && ansible-test units --local --python "$PYVER" --color no --num-workers 2)
+}
+
+# ---- version matrix ----------------------------------------------------------
+# Every other step runs on the development venv, the newest ansible-core (requirements/dev.txt).
+# This one runs the older cores, one small venv each under $VENV/matrix, built from
+# requirements/matrix/core-2.NN.txt with the development venv's Python: units and a smaller
+# sanity list on each (the full list runs on the newest, in step_sanity), and the marathon_app
+# integration life cycle on the oldest (the integration step runs it on the newest). The oldest
+# pinned core is what meta/runtime.yml's requires_ansible must state.
+MATRIX_SANITY_TESTS=(ansible-doc compile import pylint runtime-metadata validate-modules)
+MATRIX_INTEGRATION_TARGET=marathon_app
+
+# matrix_venv <pin file> [localmarathon]: print the venv built from the pin file, (re)building it
+# when it is missing or was built from other pins; "localmarathon" also installs localmarathon
+# (editable, as make venv does), which the integration targets start with the venv's python.
+matrix_venv() {
+    local pins=$1 with=${2:-} venv python
+    venv="$VENV/matrix/$(basename "$pins" .txt)"
+    if ! [[ -x "$venv/bin/ansible-test" ]] || ! cmp -s "$pins" "$venv/.pins"; then
+        python=$(readlink -f "$("$VENV/bin/python" -c 'import sys; print(sys._base_executable)')") || return 1
+        say "building $venv from ${pins#"$REPO"/} with $python" >&2
+        rm -rf "$venv"
+        "$python" -m venv "$venv" >&2 &&
+            "$venv/bin/python" -m pip install -qq --disable-pip-version-check "$(grep -E '^pip==' "$REPO/requirements/dev.txt")" >&2 &&
+            "$venv/bin/python" -m pip install -qq --disable-pip-version-check -r "$pins" >&2 || return 1
+        cp "$pins" "$venv/.pins"
+    fi
+    if [[ "$with" == localmarathon ]] && ! (cd / && "$venv/bin/python" -c 'import localmarathon') 2>/dev/null; then
+        "$venv/bin/python" -m pip install -qq --disable-pip-version-check --no-deps -e "$REPO/localmarathon" \
+            --config-settings editable_mode=compat >&2 2>/dev/null || return 1
+    fi
+    echo "$venv"
+}
+
+core_version() { "$1/bin/python" -c 'from ansible.release import __version__; print(__version__)'; }
+
+step_matrix() {
+    local pins=() pin venv core rc=0 lines=() oldest_venv tree int_pid int_rc=0 t0 sanity_rc units_rc name test_args=()
+    for name in "${MATRIX_SANITY_TESTS[@]}"; do test_args+=(--test "$name"); done
+    mapfile -t pins < <(find "$REPO/requirements/matrix" -name 'core-*.txt' 2>/dev/null | sort -V)
+    if ((${#pins[@]} == 0)); then
+        say "no ansible-core pins (requirements/matrix/core-2.NN.txt)"
+        return 1
+    fi
+    # meta/runtime.yml claims exactly what is tested: from the oldest pinned core on.
+    local oldest_minor claimed
+    oldest_minor=$(basename "${pins[0]}" .txt | sed 's/^core-//')
+    claimed=$(python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["requires_ansible"])' "$COLL/meta/runtime.yml") || return 1
+    if [[ "$claimed" != ">=$oldest_minor.0" ]]; then
+        say "meta/runtime.yml says requires_ansible '$claimed', but the oldest ansible-core tested is $oldest_minor" \
+            "(requirements/matrix/core-$oldest_minor.txt): make it '>=$oldest_minor.0'"
+        return 1
+    fi
+    install_pip_bootstrap "$VENV" || return 1
+    ensure_ansible_test_ssh_key || return 1
+    oldest_venv=$(matrix_venv "${pins[0]}" localmarathon) || { say "could not build the venv of ${pins[0]#"$REPO"/}"; return 1; }
+    install_pip_bootstrap "$oldest_venv" || return 1
+    say "newest ansible-core $(core_version "$VENV") is the development venv (steps sanity, units, integration);"
+    say "older: $(for pin in "${pins[@]}"; do basename "$pin" .txt; done | sed 's/^core-//' | tr '\n' ' ')"
+    # The integration target mostly waits on deployments and health checks, so it runs on its own
+    # copy of the tree (ansible-test writes its inventory and output there) while the older
+    # cores' sanity and units run.
+    tree="$WORK/matrix-integration/ansible_collections/dcos/marathon"
+    mkdir -p "$tree" && (cd "$COLL" && tar --exclude=./tests/output -cf - .) | (cd "$tree" && tar -xf -) || return 1
+    t0=$(date +%s)
+    (cd "$tree" && PATH="$oldest_venv/bin:$PATH" ansible-test integration --local --python "$PYVER" --color no \
+        "$MATRIX_INTEGRATION_TARGET") >"$WORK/matrix-integration.log" 2>&1 &
+    int_pid=$!
+    for pin in "${pins[@]}"; do
+        if ! venv=$(matrix_venv "$pin") || ! install_pip_bootstrap "$venv"; then
+            say "could not build the venv of ${pin#"$REPO"/}"
+            rc=1
+            continue
+        fi
+        core=$(core_version "$venv")
+        local s0 s1 s2
+        s0=$(date +%s)
+        say "----- ansible-core $core: sanity (${MATRIX_SANITY_TESTS[*]}) -----"
+        (cd "$COLL" && PATH="$venv/bin:$PATH" ansible-test sanity --local --python "$PYVER" --color no "${test_args[@]}")
+        sanity_rc=$?
+        s1=$(date +%s)
+        say "----- ansible-core $core: units -----"
+        (cd "$COLL" && PATH="$venv/bin:$PATH" ansible-test units --local --python "$PYVER" --color no --num-workers 2)
+        units_rc=$?
+        s2=$(date +%s)
+        ((sanity_rc == 0 && units_rc == 0)) || rc=1
+        lines+=("$(printf '%-9s sanity %-6s %4ss   units %-6s %4ss' "$core" \
+            "$( ((sanity_rc)) && echo FAILED || echo passed)" $((s1 - s0)) "$( ((units_rc)) && echo FAILED || echo passed)" $((s2 - s1)))")
+    done
+    wait "$int_pid" || int_rc=1
+    say "----- ansible-core $(core_version "$oldest_venv"): integration $MATRIX_INTEGRATION_TARGET -----"
+    cat "$WORK/matrix-integration.log"
+    # A target that ansible-test skipped (see step_integration) did not pass.
+    grep -q "^Running $MATRIX_INTEGRATION_TARGET integration test" "$WORK/matrix-integration.log" || int_rc=1
+    ((int_rc == 0)) || rc=1
+    lines+=("$(printf '%-9s integration %s %s, %ss (beside the rows above)' "$(core_version "$oldest_venv")" \
+        "$MATRIX_INTEGRATION_TARGET" "$( ((int_rc)) && echo FAILED || echo passed)" $(($(date +%s) - t0)))")
+    say "matrix (older ansible-core; the newest, $(core_version "$VENV"), is the other steps):"
+    printf '  %s\n' "${lines[@]}"
+    return "$rc"
 }
 
 step_localmarathon() {
@@ -296,9 +396,11 @@ step_build() {
 
 # ansible-test bootstraps pip into each venv it makes with a script it would
 # download from a host we cannot reach; put our offline stand-in in its cache.
+# The version differs per ansible-core (23.1.2 for 2.16 and 2.17, 24.2 for 2.18 and 2.19, 25.2
+# for 2.20 and 2.21): install_pip_bootstrap [venv] reads it from that venv's ansible-test.
 install_pip_bootstrap() {
-    local pip_version cache
-    pip_version=$(grep -oE "pip='[0-9.]+'" "$("$VENV/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | head -n1 | tr -dc '0-9.')
+    local venv=${1:-$VENV} pip_version cache
+    pip_version=$(grep -oE "pip='[0-9.]+'" "$("$venv/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | head -n1 | tr -dc '0-9.')
     if [[ -z "$pip_version" ]]; then
         say "could not read the pip version ansible-test bootstraps (ansible_test/_internal/python_requirements.py)"
         return 1
