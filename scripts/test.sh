@@ -3,7 +3,7 @@
 # first failing one and always ends with the line "N passed, N failed".
 #
 # Usage: scripts/test.sh [--keep-going] [step ...]
-#   steps: copy sanity units matrix localmarathon integration reliability lint changelog docs molecule ee build
+#   steps: copy sanity units matrix localmarathon integration reliability lint changelog docs molecule build ee
 #   (default: all, in that order; "copy" is added whenever a step needs the tree copy).
 # Environment: VENV (default <repo>/.venv), KEEP_TEST_TREE=1 keeps the temporary tree,
 #   INTEGRATION_TARGETS="a b" runs only those integration targets.
@@ -15,7 +15,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${VENV:-$REPO/.venv}
 # Steps run in other directories, so the venv path must be absolute.
 [[ "$VENV" == /* ]] || VENV="$PWD/$VENV"
-ALL_STEPS=(copy sanity units matrix localmarathon integration reliability lint changelog docs molecule build)
+ALL_STEPS=(copy sanity units matrix localmarathon integration reliability lint changelog docs molecule build ee)
 # Copied into the collection tree is everything tracked (or new and not ignored)
 # except these, which are the development tools around the collection.
 COPY_EXCLUDES=(localmarathon bench .ci requirements scripts collections ansible.cfg Makefile)
@@ -39,7 +39,7 @@ for arg in "$@"; do
 done
 if ((${#selected[@]} == 0)); then
     selected=("${ALL_STEPS[@]}")
-elif [[ " ${selected[*]} " != *" copy "* ]] && [[ " ${selected[*]} " =~ \ (sanity|units|matrix|integration|lint|changelog|docs|molecule)\  ]]; then
+elif [[ " ${selected[*]} " != *" copy "* ]] && [[ " ${selected[*]} " =~ \ (sanity|units|matrix|integration|lint|changelog|docs|molecule|ee)\  ]]; then
     selected=(copy "${selected[@]}")
 fi
 
@@ -108,7 +108,7 @@ step_units() {
 # sanity list on each (the full list runs on the newest, in step_sanity), and the marathon_app
 # integration life cycle on the oldest (the integration step runs it on the newest). The oldest
 # pinned core is what meta/runtime.yml's requires_ansible must state.
-MATRIX_SANITY_TESTS=(ansible-doc compile import pylint runtime-metadata validate-modules)
+MATRIX_SANITY_TESTS=(ansible-doc compile import runtime-metadata validate-modules)
 MATRIX_INTEGRATION_TARGET=marathon_app
 
 # matrix_venv <pin file> [localmarathon]: print the venv built from the pin file, (re)building it
@@ -379,7 +379,8 @@ step_build() {
         say "$bad" | head -n 40
         return 1
     fi
-    for required in MANIFEST.json FILES.json README.md LICENSE meta/runtime.yml CHANGELOG.rst; do
+    for required in MANIFEST.json FILES.json README.md LICENSE meta/runtime.yml CHANGELOG.rst \
+        requirements.txt bindep.txt meta/execution-environment.yml; do
         grep -qxF "$required" <<<"$members" || missing+=("$required")
     done
     # Every shipped plugin file of the checkout must be in the tarball.
@@ -392,6 +393,32 @@ step_build() {
         return 1
     fi
     say "$(basename "$tarball"): $(wc -l <<<"$members") entries, $(du -k "$tarball" | cut -f1) KiB, no development files"
+}
+
+# ---- execution environment -----------------------------------------------------
+# AWX and Automation Platform run collections in execution environments that ansible-builder
+# builds; it reads each installed collection's meta/execution-environment.yml (requirements.txt,
+# bindep.txt). There is no container engine here, so this checks what the builder reads from the
+# collection as built (installed from its tarball: only what ships counts) and the build context
+# that `ansible-builder create` writes for tests/ee/execution-environment.yml (scripts/check_ee.py).
+step_ee() {
+    local ee="$WORK/ee" tarball
+    mkdir -p "$ee/build" || return 1
+    (cd "$REPO" && ansible-galaxy collection build --force --output-path "$ee/build" .) >/dev/null || return 1
+    tarball=$(find "$ee/build" -maxdepth 1 -name "dcos-marathon-*.tar.gz" | head -n1)
+    [[ -n "$tarball" ]] || { say "ansible-galaxy did not produce dcos-marathon-*.tar.gz"; return 1; }
+    ansible-galaxy collection install --no-deps --force -p "$ee/collections" "$tarball" >/dev/null 2>&1 ||
+        { say "could not install $tarball"; return 1; }
+    bindep --file "$COLL/bindep.txt" --list_all newline >/dev/null || { say "bindep cannot read bindep.txt"; return 1; }
+    # A failed introspection (a file the metadata names is missing) is reported by check_ee.py too.
+    local rc=0
+    ansible-builder introspect "$ee/collections" >"$ee/introspect.yml" 2>"$ee/introspect.err" || { tail -n 3 "$ee/introspect.err"; rc=1; }
+    cat "$ee/introspect.yml"
+    (cd "$COLL" && ansible-builder create -f tests/ee/execution-environment.yml --context "$ee/context" --output-filename Containerfile) ||
+        return 1
+    python "$REPO/scripts/check_ee.py" "$ee/collections/ansible_collections/dcos/marathon" "$ee/introspect.yml" \
+        "$ee/context" "$COLL/galaxy.yml" || rc=1
+    return "$rc"
 }
 
 # ansible-test bootstraps pip into each venv it makes with a script it would
