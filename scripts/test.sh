@@ -320,6 +320,8 @@ step_lint() {
         ansible-lint --profile production --offline --nocolor) || return 1
     # The shell scripts around the collection are not in the copy, so sanity does not see them.
     (cd "$REPO" && shellcheck -x .ci/run scripts/*.sh) || return 1
+    # How make venv finds its Python >= 3.12 (on PATH, else pyenv's versions, never a shim).
+    bash "$REPO/scripts/test_find_python.sh" "$("$VENV/bin/python" -c 'import sys; print(sys._base_executable)')" || return 1
     # Every vendored Marathon reference file has its source and license in tests/reference/SOURCES.md.
     python "$REPO/scripts/vendor_reference.py" --check || return 1
     # The committed reports say which commit and tool versions produced them.
