@@ -19,7 +19,7 @@ COLLECTION_LINK := collections/ansible_collections/dcos/marathon
 
 help:
 	@echo "make demo         run the PostgreSQL life cycle demo on localmarathon"
-	@echo "make test         run every check (sanity, units, localmarathon, integration, reliability, lint, docs, molecule, build)"
+	@echo "make test         run every check (sanity, units, ansible-core matrix, localmarathon, integration, reliability, lint, docs, molecule, build, EE)"
 	@echo "make venv         create $(VENV) from requirements/dev.txt (done by test/demo/bench)"
 	@echo "make sanity|units|integration|lint   run one part of the test gate"
 	@echo "make reliability  run the reliability suite and regenerate docs/reliability.md"
