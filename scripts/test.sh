@@ -105,15 +105,18 @@ step_units() {
 # Every other step runs on the development venv, the newest ansible-core (requirements/dev.txt).
 # This one runs the older cores, one small venv each under $VENV/matrix, built from
 # requirements/matrix/core-2.NN.txt with the development venv's Python: units and a smaller
-# sanity list on each (the full list runs on the newest, in step_sanity), and the marathon_app
-# integration life cycle on the oldest (the integration step runs it on the newest). The oldest
-# pinned core is what meta/runtime.yml's requires_ansible must state.
+# sanity list on each (the full list runs on the newest, in step_sanity), and the life cycles of
+# marathon_app and of the stateful_postgres role on the oldest (the integration step runs them on
+# the newest). The oldest pinned core is what meta/runtime.yml's requires_ansible must state.
+# pylint (about 35 s a core on a cold cache) and the file checks run on the newest only, to keep
+# the gate within 20 minutes.
 MATRIX_SANITY_TESTS=(ansible-doc compile import runtime-metadata validate-modules)
-MATRIX_INTEGRATION_TARGET=marathon_app
+MATRIX_INTEGRATION_TARGETS=(marathon_app stateful_postgres_lifecycle)
 
-# matrix_venv <pin file> [localmarathon]: print the venv built from the pin file, (re)building it
-# when it is missing or was built from other pins; "localmarathon" also installs localmarathon
-# (editable, as make venv does), which the integration targets start with the venv's python.
+# matrix_venv <pin file> [integration]: print the venv built from the pin file, (re)building it
+# when it is missing or was built from other pins; "integration" also installs localmarathon
+# (editable, as make venv does), which the integration targets start with the venv's python, and
+# community.postgresql (the role's backups) as make venv unpacked it into the development venv.
 matrix_venv() {
     local pins=$1 with=${2:-} venv python
     venv="$VENV/matrix/$(basename "$pins" .txt)"
@@ -126,9 +129,18 @@ matrix_venv() {
             "$venv/bin/python" -m pip install -qq --disable-pip-version-check -r "$pins" >&2 || return 1
         cp "$pins" "$venv/.pins"
     fi
-    if [[ "$with" == localmarathon ]] && ! (cd / && "$venv/bin/python" -c 'import localmarathon') 2>/dev/null; then
-        "$venv/bin/python" -m pip install -qq --disable-pip-version-check --no-deps -e "$REPO/localmarathon" \
-            --config-settings editable_mode=compat >&2 2>/dev/null || return 1
+    if [[ "$with" == integration ]]; then
+        if ! (cd / && "$venv/bin/python" -c 'import localmarathon') 2>/dev/null; then
+            "$venv/bin/python" -m pip install -qq --disable-pip-version-check --no-deps -e "$REPO/localmarathon" \
+                --config-settings editable_mode=compat >&2 2>/dev/null || return 1
+        fi
+        local from to
+        from="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ansible_collections/community/postgresql"
+        to="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ansible_collections/community/postgresql"
+        if ! cmp -s "$from/MANIFEST.json" "$to/MANIFEST.json"; then
+            [[ -f "$from/MANIFEST.json" ]] || { say "community.postgresql is not in $VENV; run 'make venv'" >&2; return 1; }
+            rm -rf "$to" && mkdir -p "$(dirname "$to")" && cp -R "$from" "$to" || return 1
+        fi
     fi
     echo "$venv"
 }
@@ -154,18 +166,18 @@ step_matrix() {
     fi
     install_pip_bootstrap "$VENV" || return 1
     ensure_ansible_test_ssh_key || return 1
-    oldest_venv=$(matrix_venv "${pins[0]}" localmarathon) || { say "could not build the venv of ${pins[0]#"$REPO"/}"; return 1; }
+    oldest_venv=$(matrix_venv "${pins[0]}" integration) || { say "could not build the venv of ${pins[0]#"$REPO"/}"; return 1; }
     install_pip_bootstrap "$oldest_venv" || return 1
     say "newest ansible-core $(core_version "$VENV") is the development venv (steps sanity, units, integration);"
     say "older: $(for pin in "${pins[@]}"; do basename "$pin" .txt; done | sed 's/^core-//' | tr '\n' ' ')"
-    # The integration target mostly waits on deployments and health checks, so it runs on its own
+    # The integration targets mostly wait on deployments and health checks, so they run on their own
     # copy of the tree (ansible-test writes its inventory and output there) while the older
     # cores' sanity and units run.
     tree="$WORK/matrix-integration/ansible_collections/dcos/marathon"
     mkdir -p "$tree" && (cd "$COLL" && tar --exclude=./tests/output -cf - .) | (cd "$tree" && tar -xf -) || return 1
     t0=$(date +%s)
     (cd "$tree" && PATH="$oldest_venv/bin:$PATH" ansible-test integration --local --python "$PYVER" --color no \
-        "$MATRIX_INTEGRATION_TARGET") >"$WORK/matrix-integration.log" 2>&1 &
+        "${MATRIX_INTEGRATION_TARGETS[@]}") >"$WORK/matrix-integration.log" 2>&1 &
     int_pid=$!
     for pin in "${pins[@]}"; do
         if ! venv=$(matrix_venv "$pin") || ! install_pip_bootstrap "$venv"; then
@@ -189,13 +201,15 @@ step_matrix() {
             "$( ((sanity_rc)) && echo FAILED || echo passed)" $((s1 - s0)) "$( ((units_rc)) && echo FAILED || echo passed)" $((s2 - s1)))")
     done
     wait "$int_pid" || int_rc=1
-    say "----- ansible-core $(core_version "$oldest_venv"): integration $MATRIX_INTEGRATION_TARGET -----"
+    say "----- ansible-core $(core_version "$oldest_venv"): integration ${MATRIX_INTEGRATION_TARGETS[*]} -----"
     cat "$WORK/matrix-integration.log"
     # A target that ansible-test skipped (see step_integration) did not pass.
-    grep -q "^Running $MATRIX_INTEGRATION_TARGET integration test" "$WORK/matrix-integration.log" || int_rc=1
+    for name in "${MATRIX_INTEGRATION_TARGETS[@]}"; do
+        grep -q "^Running $name integration test" "$WORK/matrix-integration.log" || { say "$name did not run"; int_rc=1; }
+    done
     ((int_rc == 0)) || rc=1
     lines+=("$(printf '%-9s integration %s %s, %ss (beside the rows above)' "$(core_version "$oldest_venv")" \
-        "$MATRIX_INTEGRATION_TARGET" "$( ((int_rc)) && echo FAILED || echo passed)" $(($(date +%s) - t0)))")
+        "${MATRIX_INTEGRATION_TARGETS[*]}" "$( ((int_rc)) && echo FAILED || echo passed)" $(($(date +%s) - t0)))")
     say "matrix (older ansible-core; the newest, $(core_version "$VENV"), is the other steps):"
     printf '  %s\n' "${lines[@]}"
     return "$rc"
