@@ -5,10 +5,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 VENV ?= .venv
-# The interpreter the venv is built from, resolved to the real binary: a venv made
-# from a pyenv shim or another temporary symlink breaks once that link changes.
+# The interpreter the venv is built from: Python >= 3.12 (ansible-core 2.21 needs it), 3.12
+# first, on PATH or among pyenv's versions ($$PYENV_ROOT, else ~/.pyenv), resolved to the real
+# binary: a venv made from a pyenv shim or another symlink breaks once that link changes.
 ifeq ($(origin PYTHON),undefined)
-PYTHON := $(shell for p in python3.11 python3; do exe=$$("$$p" -c 'import sys; assert sys.version_info >= (3, 11); print(sys.executable)' 2>/dev/null) && { readlink -f "$$exe"; break; }; done)
+PYTHON := $(shell bash scripts/find-python.sh)
 endif
 VENV_STAMP := $(VENV)/.dcos-marathon-venv.stamp
 # Lets ansible-playbook/ansible-doc in the checkout find dcos.marathon (see ansible.cfg).
@@ -18,7 +19,7 @@ COLLECTION_LINK := collections/ansible_collections/dcos/marathon
 
 help:
 	@echo "make demo         run the PostgreSQL life cycle demo on localmarathon"
-	@echo "make test         run every check (sanity, units, localmarathon, integration, reliability, lint, docs, molecule, build)"
+	@echo "make test         run every check (sanity, units, ansible-core matrix, localmarathon, integration, reliability, lint, docs, molecule, build, EE)"
 	@echo "make venv         create $(VENV) from requirements/dev.txt (done by test/demo/bench)"
 	@echo "make sanity|units|integration|lint   run one part of the test gate"
 	@echo "make reliability  run the reliability suite and regenerate docs/reliability.md"
@@ -33,7 +34,10 @@ venv: $(VENV_STAMP) $(COLLECTION_LINK)
 # from the repo root, which then imports as an empty namespace package.
 $(VENV_STAMP): requirements/dev.txt requirements/collections.txt scripts/install_collections.py localmarathon/pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
-		echo "make venv: no Python 3.11 or newer on PATH (python3.11, python3); install one or run 'make venv PYTHON=/path/to/python3.11'" >&2; exit 1; fi
+		echo "make venv: no Python 3.12 or newer found (ansible-core 2.21 needs it): looked for python3.12, python3.13 and python3 on PATH and in $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.* and 3.13.*; install one (e.g. 'pyenv install 3.12') or run 'make venv PYTHON=/path/to/python3.12'" >&2; exit 1; fi
+	@# A venv left by an older Python (3.11 before ansible-core 2.21) cannot take the pinned set: make it again.
+	@if [ -x $(VENV)/bin/python ] && ! $(VENV)/bin/python -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null; then \
+		echo "$(VENV) runs Python $$($(VENV)/bin/python -c 'import platform; print(platform.python_version())' 2>/dev/null || echo '?'), older than 3.12: making it again"; rm -rf $(VENV); fi
 	@if [ ! -x $(VENV)/bin/python ]; then echo "creating $(VENV) with $(PYTHON)"; "$(PYTHON)" -m venv $(VENV); fi
 	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet "$$(grep -E '^pip==' requirements/dev.txt)"
 	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet --quiet -r requirements/dev.txt

@@ -3,7 +3,7 @@
 # first failing one and always ends with the line "N passed, N failed".
 #
 # Usage: scripts/test.sh [--keep-going] [step ...]
-#   steps: copy sanity units localmarathon integration reliability lint changelog docs molecule build
+#   steps: copy sanity units matrix localmarathon integration reliability lint changelog docs molecule build ee
 #   (default: all, in that order; "copy" is added whenever a step needs the tree copy).
 # Environment: VENV (default <repo>/.venv), KEEP_TEST_TREE=1 keeps the temporary tree,
 #   INTEGRATION_TARGETS="a b" runs only those integration targets.
@@ -15,7 +15,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${VENV:-$REPO/.venv}
 # Steps run in other directories, so the venv path must be absolute.
 [[ "$VENV" == /* ]] || VENV="$PWD/$VENV"
-ALL_STEPS=(copy sanity units localmarathon integration reliability lint changelog docs molecule build)
+ALL_STEPS=(copy sanity units matrix localmarathon integration reliability lint changelog docs molecule build ee)
 # Copied into the collection tree is everything tracked (or new and not ignored)
 # except these, which are the development tools around the collection.
 COPY_EXCLUDES=(localmarathon bench .ci requirements scripts collections ansible.cfg Makefile)
@@ -39,7 +39,7 @@ for arg in "$@"; do
 done
 if ((${#selected[@]} == 0)); then
     selected=("${ALL_STEPS[@]}")
-elif [[ " ${selected[*]} " != *" copy "* ]] && [[ " ${selected[*]} " =~ \ (sanity|units|integration|lint|changelog|docs|molecule)\  ]]; then
+elif [[ " ${selected[*]} " != *" copy "* ]] && [[ " ${selected[*]} " =~ \ (sanity|units|matrix|integration|lint|changelog|docs|molecule|ee)\  ]]; then
     selected=(copy "${selected[@]}")
 fi
 
@@ -99,6 +99,120 @@ step_sanity() {
 step_units() {
     install_pip_bootstrap || return 1
     (cd "$COLL" && ansible-test units --local --python "$PYVER" --color no --num-workers 2)
+}
+
+# ---- version matrix ----------------------------------------------------------
+# Every other step runs on the development venv, the newest ansible-core (requirements/dev.txt).
+# This one runs the older cores, one small venv each under $VENV/matrix, built from
+# requirements/matrix/core-2.NN.txt with the development venv's Python: units and a smaller
+# sanity list on each (the full list runs on the newest, in step_sanity), and the life cycles of
+# marathon_app and of the stateful_postgres role on the oldest (the integration step runs them on
+# the newest). The oldest pinned core is what meta/runtime.yml's requires_ansible must state.
+# pylint (about 35 s a core on a cold cache) and the file checks run on the newest only, to keep
+# the gate within 20 minutes.
+MATRIX_SANITY_TESTS=(ansible-doc compile import runtime-metadata validate-modules)
+MATRIX_INTEGRATION_TARGETS=(marathon_app stateful_postgres_lifecycle)
+
+# matrix_venv <pin file> [integration]: print the venv built from the pin file, (re)building it
+# when it is missing or was built from other pins; "integration" also installs localmarathon
+# (editable, as make venv does), which the integration targets start with the venv's python, and
+# community.postgresql (the role's backups) as make venv unpacked it into the development venv.
+matrix_venv() {
+    local pins=$1 with=${2:-} venv python
+    venv="$VENV/matrix/$(basename "$pins" .txt)"
+    if ! [[ -x "$venv/bin/ansible-test" ]] || ! cmp -s "$pins" "$venv/.pins"; then
+        python=$(readlink -f "$("$VENV/bin/python" -c 'import sys; print(sys._base_executable)')") || return 1
+        say "building $venv from ${pins#"$REPO"/} with $python" >&2
+        rm -rf "$venv"
+        "$python" -m venv "$venv" >&2 &&
+            "$venv/bin/python" -m pip install -qq --disable-pip-version-check "$(grep -E '^pip==' "$REPO/requirements/dev.txt")" >&2 &&
+            "$venv/bin/python" -m pip install -qq --disable-pip-version-check -r "$pins" >&2 || return 1
+        cp "$pins" "$venv/.pins"
+    fi
+    if [[ "$with" == integration ]]; then
+        if ! (cd / && "$venv/bin/python" -c 'import localmarathon') 2>/dev/null; then
+            "$venv/bin/python" -m pip install -qq --disable-pip-version-check --no-deps -e "$REPO/localmarathon" \
+                --config-settings editable_mode=compat >&2 2>/dev/null || return 1
+        fi
+        local from to
+        from="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ansible_collections/community/postgresql"
+        to="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ansible_collections/community/postgresql"
+        if ! cmp -s "$from/MANIFEST.json" "$to/MANIFEST.json"; then
+            [[ -f "$from/MANIFEST.json" ]] || { say "community.postgresql is not in $VENV; run 'make venv'" >&2; return 1; }
+            rm -rf "$to" && mkdir -p "$(dirname "$to")" && cp -R "$from" "$to" || return 1
+        fi
+    fi
+    echo "$venv"
+}
+
+core_version() { "$1/bin/python" -c 'from ansible.release import __version__; print(__version__)'; }
+
+step_matrix() {
+    local pins=() pin venv core rc=0 lines=() oldest_venv tree int_pid int_rc=0 t0 sanity_rc units_rc name test_args=()
+    for name in "${MATRIX_SANITY_TESTS[@]}"; do test_args+=(--test "$name"); done
+    mapfile -t pins < <(find "$REPO/requirements/matrix" -name 'core-*.txt' 2>/dev/null | sort -V)
+    if ((${#pins[@]} == 0)); then
+        say "no ansible-core pins (requirements/matrix/core-2.NN.txt)"
+        return 1
+    fi
+    # meta/runtime.yml claims exactly what is tested: from the oldest pinned core on.
+    local oldest_minor claimed
+    oldest_minor=$(basename "${pins[0]}" .txt | sed 's/^core-//')
+    claimed=$(python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["requires_ansible"])' "$COLL/meta/runtime.yml") || return 1
+    if [[ "$claimed" != ">=$oldest_minor.0" ]]; then
+        say "meta/runtime.yml says requires_ansible '$claimed', but the oldest ansible-core tested is $oldest_minor" \
+            "(requirements/matrix/core-$oldest_minor.txt): make it '>=$oldest_minor.0'"
+        return 1
+    fi
+    install_pip_bootstrap "$VENV" || return 1
+    ensure_ansible_test_ssh_key || return 1
+    oldest_venv=$(matrix_venv "${pins[0]}" integration) || { say "could not build the venv of ${pins[0]#"$REPO"/}"; return 1; }
+    install_pip_bootstrap "$oldest_venv" || return 1
+    say "newest ansible-core $(core_version "$VENV") is the development venv (steps sanity, units, integration);"
+    say "older: $(for pin in "${pins[@]}"; do basename "$pin" .txt; done | sed 's/^core-//' | tr '\n' ' ')"
+    # The integration targets mostly wait on deployments and health checks, so they run on their own
+    # copy of the tree (ansible-test writes its inventory and output there) while the older
+    # cores' sanity and units run.
+    tree="$WORK/matrix-integration/ansible_collections/dcos/marathon"
+    mkdir -p "$tree" && (cd "$COLL" && tar --exclude=./tests/output -cf - .) | (cd "$tree" && tar -xf -) || return 1
+    t0=$(date +%s)
+    (cd "$tree" && PATH="$oldest_venv/bin:$PATH" ansible-test integration --local --python "$PYVER" --color no \
+        "${MATRIX_INTEGRATION_TARGETS[@]}") >"$WORK/matrix-integration.log" 2>&1 &
+    int_pid=$!
+    for pin in "${pins[@]}"; do
+        if ! venv=$(matrix_venv "$pin") || ! install_pip_bootstrap "$venv"; then
+            say "could not build the venv of ${pin#"$REPO"/}"
+            rc=1
+            continue
+        fi
+        core=$(core_version "$venv")
+        local s0 s1 s2
+        s0=$(date +%s)
+        say "----- ansible-core $core: sanity (${MATRIX_SANITY_TESTS[*]}) -----"
+        (cd "$COLL" && PATH="$venv/bin:$PATH" ansible-test sanity --local --python "$PYVER" --color no "${test_args[@]}")
+        sanity_rc=$?
+        s1=$(date +%s)
+        say "----- ansible-core $core: units -----"
+        (cd "$COLL" && PATH="$venv/bin:$PATH" ansible-test units --local --python "$PYVER" --color no --num-workers 2)
+        units_rc=$?
+        s2=$(date +%s)
+        ((sanity_rc == 0 && units_rc == 0)) || rc=1
+        lines+=("$(printf '%-9s sanity %-6s %4ss   units %-6s %4ss' "$core" \
+            "$( ((sanity_rc)) && echo FAILED || echo passed)" $((s1 - s0)) "$( ((units_rc)) && echo FAILED || echo passed)" $((s2 - s1)))")
+    done
+    wait "$int_pid" || int_rc=1
+    say "----- ansible-core $(core_version "$oldest_venv"): integration ${MATRIX_INTEGRATION_TARGETS[*]} -----"
+    cat "$WORK/matrix-integration.log"
+    # A target that ansible-test skipped (see step_integration) did not pass.
+    for name in "${MATRIX_INTEGRATION_TARGETS[@]}"; do
+        grep -q "^Running $name integration test" "$WORK/matrix-integration.log" || { say "$name did not run"; int_rc=1; }
+    done
+    ((int_rc == 0)) || rc=1
+    lines+=("$(printf '%-9s integration %s %s, %ss (beside the rows above)' "$(core_version "$oldest_venv")" \
+        "${MATRIX_INTEGRATION_TARGETS[*]}" "$( ((int_rc)) && echo FAILED || echo passed)" $(($(date +%s) - t0)))")
+    say "matrix (older ansible-core; the newest, $(core_version "$VENV"), is the other steps):"
+    printf '  %s\n' "${lines[@]}"
+    return "$rc"
 }
 
 step_localmarathon() {
@@ -214,9 +328,14 @@ step_reliability() {
 # ---- end reliability ------------------------------------------------------------
 
 step_lint() {
-    (cd "$COLL" && ANSIBLE_COLLECTIONS_PATH="$WORK" ansible-lint --profile production --offline --nocolor) || return 1
+    # ansible-lint puts its cache, $ANSIBLE_HOME (~/.ansible), first on the collections path: a
+    # dcos.marathon installed there once (an older release) would shadow this tree. It gets its own.
+    (cd "$COLL" && ANSIBLE_HOME="$WORK/lint-ansible-home" ANSIBLE_COLLECTIONS_PATH="$WORK" \
+        ansible-lint --profile production --offline --nocolor) || return 1
     # The shell scripts around the collection are not in the copy, so sanity does not see them.
     (cd "$REPO" && shellcheck -x .ci/run scripts/*.sh) || return 1
+    # How make venv finds its Python >= 3.12 (on PATH, else pyenv's versions, never a shim).
+    bash "$REPO/scripts/test_find_python.sh" "$("$VENV/bin/python" -c 'import sys; print(sys._base_executable)')" || return 1
     # Every vendored Marathon reference file has its source and license in tests/reference/SOURCES.md.
     python "$REPO/scripts/vendor_reference.py" --check || return 1
     # The committed reports say which commit and tool versions produced them.
@@ -282,7 +401,8 @@ step_build() {
         say "$bad" | head -n 40
         return 1
     fi
-    for required in MANIFEST.json FILES.json README.md LICENSE meta/runtime.yml CHANGELOG.rst; do
+    for required in MANIFEST.json FILES.json README.md LICENSE meta/runtime.yml CHANGELOG.rst \
+        requirements.txt bindep.txt meta/execution-environment.yml; do
         grep -qxF "$required" <<<"$members" || missing+=("$required")
     done
     # Every shipped plugin file of the checkout must be in the tarball.
@@ -297,11 +417,39 @@ step_build() {
     say "$(basename "$tarball"): $(wc -l <<<"$members") entries, $(du -k "$tarball" | cut -f1) KiB, no development files"
 }
 
+# ---- execution environment -----------------------------------------------------
+# AWX and Automation Platform run collections in execution environments that ansible-builder
+# builds; it reads each installed collection's meta/execution-environment.yml (requirements.txt,
+# bindep.txt). There is no container engine here, so this checks what the builder reads from the
+# collection as built (installed from its tarball: only what ships counts) and the build context
+# that `ansible-builder create` writes for tests/ee/execution-environment.yml (scripts/check_ee.py).
+step_ee() {
+    local ee="$WORK/ee" tarball
+    mkdir -p "$ee/build" || return 1
+    (cd "$REPO" && ansible-galaxy collection build --force --output-path "$ee/build" .) >/dev/null || return 1
+    tarball=$(find "$ee/build" -maxdepth 1 -name "dcos-marathon-*.tar.gz" | head -n1)
+    [[ -n "$tarball" ]] || { say "ansible-galaxy did not produce dcos-marathon-*.tar.gz"; return 1; }
+    ansible-galaxy collection install --no-deps --force -p "$ee/collections" "$tarball" >/dev/null 2>&1 ||
+        { say "could not install $tarball"; return 1; }
+    bindep --file "$COLL/bindep.txt" --list_all newline >/dev/null || { say "bindep cannot read bindep.txt"; return 1; }
+    # A failed introspection (a file the metadata names is missing) is reported by check_ee.py too.
+    local rc=0
+    ansible-builder introspect "$ee/collections" >"$ee/introspect.yml" 2>"$ee/introspect.err" || { tail -n 3 "$ee/introspect.err"; rc=1; }
+    cat "$ee/introspect.yml"
+    (cd "$COLL" && ansible-builder create -f tests/ee/execution-environment.yml --context "$ee/context" --output-filename Containerfile) ||
+        return 1
+    python "$REPO/scripts/check_ee.py" "$ee/collections/ansible_collections/dcos/marathon" "$ee/introspect.yml" \
+        "$ee/context" "$COLL/galaxy.yml" || rc=1
+    return "$rc"
+}
+
 # ansible-test bootstraps pip into each venv it makes with a script it would
 # download from a host we cannot reach; put our offline stand-in in its cache.
+# The version differs per ansible-core (23.1.2 for 2.16 and 2.17, 24.2 for 2.18 and 2.19, 25.2
+# for 2.20 and 2.21): install_pip_bootstrap [venv] reads it from that venv's ansible-test.
 install_pip_bootstrap() {
-    local pip_version cache
-    pip_version=$(grep -oE "pip='[0-9.]+'" "$("$VENV/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | head -n1 | tr -dc '0-9.')
+    local venv=${1:-$VENV} pip_version cache
+    pip_version=$(grep -oE "pip='[0-9.]+'" "$("$venv/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | head -n1 | tr -dc '0-9.')
     if [[ -z "$pip_version" ]]; then
         say "could not read the pip version ansible-test bootstraps (ansible_test/_internal/python_requirements.py)"
         return 1

@@ -240,7 +240,10 @@ def test_no_secret_in_output_results_or_diffs(world_dir, playbook_runner, record
                   "post_tasks": [{"name": "keep the enterprise role's results", "ansible.builtin.set_fact": {
                       "ee_role_app": "{{ stateful_postgres_app }}", "ee_role_secret": "{{ stateful_postgres_secret }}"}}]},
                  {"hosts": "localhost", "gather_facts": False, "roles": [ee_role_changed], "post_tasks": [dump]}]
-        out = playbook_runner.run(plays, "-vvv", "--diff", "-e", f"@{vars_file}", timeout=400)
+        # Every result carries the module arguments it ran with ("invocation"), where no_log must mask
+        # them: ansible-core 2.21 adds them only when asked (inject_invocation), older cores always.
+        out = playbook_runner.run(plays, "-vvv", "--diff", "-e", f"@{vars_file}", timeout=400,
+                                  extra_env={"ANSIBLE_INJECT_INVOCATION": "true"})
         output = out.stdout + out.stderr
         assert out.returncode == 0, output[-5000:]
         results = json.loads(results_file.read_text())

@@ -3,6 +3,9 @@
 # (no write), check mode, update, delete, a missing permission, a sealed store, and a cluster
 # without a secret store; the value in no output and no request log.
 set -euo pipefail
+# The secret scans below must see every module argument Ansible echoes back ("invocation"):
+# ansible-core 2.21 adds them to results only when asked, older cores always.
+export ANSIBLE_INJECT_INVOCATION=true
 
 # shellcheck source=../setup_localmarathon/localmarathon.sh
 source ../setup_localmarathon/localmarathon.sh

@@ -4,6 +4,9 @@
 # check and diff mode, data-safety refusals, locked deployments, wait timeouts,
 # bad input, and that secrets never reach the output even with -vvv.
 set -euo pipefail
+# The secret scans below must see every module argument Ansible echoes back ("invocation"):
+# ansible-core 2.21 adds them to results only when asked, older cores always.
+export ANSIBLE_INJECT_INVOCATION=true
 
 # shellcheck source=../setup_localmarathon/localmarathon.sh
 source ../setup_localmarathon/localmarathon.sh

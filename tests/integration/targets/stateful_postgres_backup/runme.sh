@@ -7,6 +7,9 @@
 # refused with no write, and with stateful_postgres_major_upgrade=dump_restore moves every row to
 # a new volume and keeps the backup. No database password appears in any output, even with -vvv.
 set -euo pipefail
+# The secret scans below must see every module argument Ansible echoes back ("invocation"):
+# ansible-core 2.21 adds them to results only when asked, older cores always.
+export ANSIBLE_INJECT_INVOCATION=true
 
 # shellcheck source=../setup_localmarathon/localmarathon.sh
 source ../setup_localmarathon/localmarathon.sh

@@ -67,7 +67,8 @@ psql_at() {
 # log_has <text>: the last log contains text, also when the output wrapped it over lines
 log_has() {
     local text
-    text=$(tr '\n' ' ' <"$LAST_LOG" | tr -s ' ')
+    # Unescaped: ansible-core before 2.19 prints a failed result's msg as JSON (\" for a quote).
+    text=$(tr '\n' ' ' <"$LAST_LOG" | tr -s ' ' | sed 's/\\"/"/g')
     [[ "$text" == *"$1"* ]]
 }
 recap_changed() { grep -E "^cluster +: " "$LAST_LOG" | sed -E 's/.*changed=([0-9]+).*/\1/'; }
