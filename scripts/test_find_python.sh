@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks scripts/find-python.sh (how `make venv` picks its interpreter) on made-up machines: a PATH
 # whose python3.12 is an unactivated pyenv shim and whose python3 is too old, a pyenv root with several
-# versions, and a machine with no Python >= 3.12 at all. Run by scripts/test.sh lint.
+# versions (named by PYENV_ROOT or by pyenv itself), and a machine with no Python >= 3.12 at all. Run by scripts/test.sh lint.
 # Usage: scripts/test_find_python.sh <a real Python >= 3.12>
 set -uo pipefail
 
@@ -46,9 +46,15 @@ mkdir -p "$tmp/real-bin" && ln -s "$real" "$tmp/real-bin/python3.12"
 expect "shim on PATH, pyenv has 3.12" "$real" "$tmp/bin" "$tmp/pyenv"
 # A working python3.12 on PATH comes first, also resolved to the real binary.
 expect "python3.12 on PATH" "$real" "$tmp/real-bin:$tmp/bin" "$tmp/pyenv"
+# No PYENV_ROOT: the root that pyenv on PATH is installed in (<root>/bin/pyenv, a link into
+# <root>/libexec as pyenv installs itself) is searched.
+mkdir -p "$tmp/pyenv/bin" "$tmp/pyenv/libexec"
+printf '#!/bin/sh\nexit 0\n' >"$tmp/pyenv/libexec/pyenv" && chmod +x "$tmp/pyenv/libexec/pyenv"
+ln -s ../libexec/pyenv "$tmp/pyenv/bin/pyenv"
+expect "no PYENV_ROOT, pyenv on PATH" "$real" "$tmp/bin:$tmp/pyenv/bin" ""
 # Nothing >= 3.12: nothing printed, exit 1 (make venv then says what to install).
 rm "$tmp/pyenv/versions/3.12.2/bin/python3.12" "$tmp/pyenv/versions/3.12.10/bin/python3.12"
 expect "no Python >= 3.12" "" "$tmp/bin" "$tmp/pyenv"
 
-((failures == 0)) && echo "find-python.sh: 3 cases passed"
+((failures == 0)) && echo "find-python.sh: 4 cases passed"
 ((failures == 0))
